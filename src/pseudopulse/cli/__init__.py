@@ -1,0 +1,23 @@
+"""Command-line interface: `pseudopulse predict|demo|evaluate|robustness|train|adapt|benchmark ...`.
+
+Each command lives in its own module and registers itself on ``app`` (or ``benchmark_app``) when imported.
+"""
+
+from pseudopulse.cli.app import app, benchmark_app
+from pseudopulse.cli import (  # noqa: F401  (imported for registration)
+    predict,
+    demo,
+    evaluate,
+    robustness,
+    train,
+    adapt,
+    benchmark_preprocess,
+    benchmark_methods,
+    benchmark_train,
+)
+
+__all__ = ["app", "benchmark_app", "main"]
+
+
+def main() -> None:
+    app()

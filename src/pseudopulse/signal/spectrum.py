@@ -1,0 +1,54 @@
+"""Power spectra and heart rate from a pulse wave. Frequencies in Hz, rates in bpm."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal as sps
+
+from pseudopulse.errors import SignalError
+from pseudopulse.signal.filters import DEFAULT_BAND_HZ, check_fs
+
+
+def psd(x: np.ndarray, fs: float, resolution_bpm: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided power spectral density of a 1-D wave (Hann-windowed periodogram, zero-padded).
+
+    The FFT length is chosen so that bins are at most ``resolution_bpm`` apart (0.1 bpm by default).
+    Returns ``(freqs_hz, power)``.
+    """
+    fs = check_fs(fs)
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise SignalError(f"psd expects a 1-D wave (T,); got shape {x.shape}")
+    if len(x) < 4 or not np.all(np.isfinite(x)):
+        raise SignalError(f"psd needs >= 4 finite samples; got {len(x)} samples, {int((~np.isfinite(x)).sum())} non-finite")
+    nfft = max(len(x), int(np.ceil(fs * 60.0 / resolution_bpm)))
+    freqs, power = sps.periodogram(x - x.mean(), fs=fs, window="hann", nfft=nfft, detrend=False, scaling="density")
+    return freqs, power
+
+
+def peak_frequency(freqs_hz: np.ndarray, power: np.ndarray, band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> float:
+    """Frequency (Hz) of the highest PSD bin inside ``band_hz``."""
+    mask = (freqs_hz >= band_hz[0]) & (freqs_hz <= band_hz[1])
+    if not mask.any():
+        raise SignalError(f"no PSD bin inside the band {band_hz} Hz")
+    return float(freqs_hz[mask][np.argmax(power[mask])])
+
+
+def heart_rate(x: np.ndarray, fs: float, band_hz: tuple[float, float] = DEFAULT_BAND_HZ, resolution_bpm: float = 0.1) -> float:
+    """Heart rate in bpm = peak of the wave's PSD inside ``band_hz`` (Hz)."""
+    freqs, power = psd(x, fs, resolution_bpm=resolution_bpm)
+    return 60.0 * peak_frequency(freqs, power, band_hz)
+
+
+def windowed_heart_rate(
+    x: np.ndarray, fs: float, window_s: float = 10.0, step_s: float = 1.0, band_hz: tuple[float, float] = DEFAULT_BAND_HZ
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heart rate over sliding windows. Returns ``(centre_times_s, hr_bpm)`` (times from the wave's start)."""
+    fs = check_fs(fs)
+    n = int(round(window_s * fs))
+    step = max(1, int(round(step_s * fs)))
+    if len(x) < n:
+        raise SignalError(f"wave of {len(x) / fs:.1f} s is shorter than the {window_s:.1f}-s window")
+    starts = np.arange(0, len(x) - n + 1, step)
+    hrs = np.array([heart_rate(x[s : s + n], fs, band_hz) for s in starts])
+    return (starts + n / 2) / fs, hrs

@@ -1,0 +1,193 @@
+"""The STMap: the one intermediate every method and model reads.
+
+Shape contract (written once, here):
+- ``values``      (T, R, 3) float32 — mean colour of each of R ROI blocks per frame, 0..255 scale,
+                   channel order RGB (or YUV when ``colorspace == "yuv"``). NaN where the face was lost.
+- ``timestamps_s`` (T,) float64   — presentation time of each frame in seconds, strictly increasing.
+- ``skin_mean``   (T, 3) float32  — mean RGB (0..255) over all skin pixels of the frame (the trace GREEN,
+                   POS, CHROM, ... read).
+- ``skin_corr``   (T, 3, 3) float32 — correlation matrix VᵀV/N of the frame's skin pixels, V (N, 3) RGB
+                   scaled to [0, 1] (what 2SR reads).
+- ``skin_count``  (T,) int32       — N, the number of skin pixels behind ``skin_mean``/``skin_corr``.
+- ``valid``       (T,) bool        — a face (or the full-frame ROI) was available for this frame.
+Time is always axis 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.interpolate import interp1d
+
+from pseudopulse.errors import SignalError
+
+
+@dataclass(frozen=True)
+class STMap:
+    values: np.ndarray
+    timestamps_s: np.ndarray
+    skin_mean: np.ndarray
+    skin_corr: np.ndarray
+    skin_count: np.ndarray
+    valid: np.ndarray
+    grid: tuple[int, int] = (5, 5)
+    colorspace: str = "rgb"
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        t = len(self.timestamps_s)
+        for name, arr, tail in (
+            ("values", self.values, None),
+            ("skin_mean", self.skin_mean, (3,)),
+            ("skin_corr", self.skin_corr, (3, 3)),
+            ("skin_count", self.skin_count, ()),
+            ("valid", self.valid, ()),
+        ):
+            if arr.shape[0] != t or (tail is not None and arr.shape[1:] != tail):
+                raise ValueError(f"STMap.{name} has shape {arr.shape}; expected ({t}, ...) matching timestamps_s")
+        if self.values.ndim != 3 or self.values.shape[2] != 3:
+            raise ValueError(f"STMap.values must be (T, R, 3); got {self.values.shape}")
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def n_frames(self) -> int:
+        return int(len(self.timestamps_s))
+
+    @property
+    def n_rois(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        if self.n_frames < 2:
+            return 0.0
+        ts = self.timestamps_s
+        return float(ts[-1] - ts[0] + np.median(np.diff(ts)))
+
+    @property
+    def fs(self) -> float | None:
+        """Frame rate in Hz derived from the timestamps (median interval); None with < 2 frames."""
+        if self.n_frames < 2:
+            return None
+        return float(1.0 / np.median(np.diff(self.timestamps_s)))
+
+    @property
+    def lost_s(self) -> float:
+        """Seconds of video in which no face was available."""
+        if self.n_frames == 0:
+            return 0.0
+        return float((~self.valid).sum() / (self.fs or 1.0))
+
+    # ------------------------------------------------------------------ transforms
+    def slice(self, start: int, stop: int) -> "STMap":
+        """Frames [start, stop) as a new STMap."""
+        sl = np.s_[start:stop]
+        return dataclasses.replace(
+            self,
+            values=self.values[sl],
+            timestamps_s=self.timestamps_s[sl],
+            skin_mean=self.skin_mean[sl],
+            skin_corr=self.skin_corr[sl],
+            skin_count=self.skin_count[sl],
+            valid=self.valid[sl],
+        )
+
+    def fill_gaps(self, max_gap_s: float = 1.0) -> "STMap":
+        """Linearly interpolate frames with ``valid == False`` over gaps up to ``max_gap_s`` seconds.
+
+        Leading/trailing gaps are held at the nearest valid value. Raises SignalError when a gap is longer
+        than ``max_gap_s`` or no frame is valid.
+        """
+        valid = self.valid & np.isfinite(self.skin_mean).all(axis=1)
+        if valid.all():
+            return self
+        if not valid.any():
+            raise SignalError("no frame has a face: nothing to measure (try --roi full-frame for skin crops)")
+        ts = self.timestamps_s
+        longest, run_start = 0.0, None
+        for i, ok in enumerate(np.append(valid, True)):
+            if not ok and run_start is None:
+                run_start = i
+            elif ok and run_start is not None:
+                lo = ts[run_start - 1] if run_start > 0 else ts[0]
+                hi = ts[i] if i < len(ts) else ts[-1]
+                longest = max(longest, hi - lo)
+                run_start = None
+        if longest > max_gap_s:
+            raise SignalError(
+                f"face lost for {longest:.1f} s in one stretch (longest allowed gap {max_gap_s:.1f} s); "
+                "cut the clip around it or raise max_gap_s"
+            )
+        good = np.flatnonzero(valid)
+
+        def interp(a):
+            flat = a.reshape(len(a), -1).astype(np.float64)
+            out = np.empty_like(flat)
+            for j in range(flat.shape[1]):
+                out[:, j] = np.interp(ts, ts[good], flat[good, j])
+            return out.reshape(a.shape).astype(a.dtype)
+
+        return dataclasses.replace(
+            self,
+            values=interp(self.values),
+            skin_mean=interp(self.skin_mean),
+            skin_corr=interp(self.skin_corr),
+            skin_count=np.where(valid, self.skin_count, 0).astype(np.int32),
+            valid=np.ones_like(self.valid),
+        )
+
+    def resample(self, fs: float) -> "STMap":
+        """Resample every series onto a uniform time grid at ``fs`` Hz (linear interpolation in time).
+
+        Use for variable-frame-rate video and to bring datasets to a common rate. Gaps must be filled first.
+        """
+        if fs <= 0:
+            raise ValueError(f"fs must be > 0 Hz; got {fs}")
+        ts = self.timestamps_s
+        if len(ts) < 2:
+            raise SignalError(f"cannot resample an STMap of {len(ts)} frame(s)")
+        new_ts = ts[0] + np.arange(int(np.floor((ts[-1] - ts[0]) * fs)) + 1) / fs
+
+        def interp(a, kind="linear"):
+            f = interp1d(ts, a.astype(np.float64), axis=0, kind=kind, assume_sorted=True)
+            return f(new_ts).astype(a.dtype)
+
+        idx = np.clip(np.searchsorted(ts, new_ts), 0, len(ts) - 1)
+        return dataclasses.replace(
+            self,
+            values=interp(self.values),
+            timestamps_s=new_ts,
+            skin_mean=interp(self.skin_mean),
+            skin_corr=interp(self.skin_corr),
+            skin_count=self.skin_count[idx],
+            valid=self.valid[idx],
+            meta={**self.meta, "resampled_fs": fs},
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def to_npz_dict(self) -> dict:
+        return {
+            "values": self.values,
+            "timestamps_s": self.timestamps_s,
+            "skin_mean": self.skin_mean,
+            "skin_corr": self.skin_corr,
+            "skin_count": self.skin_count,
+            "valid": self.valid,
+            "grid": np.asarray(self.grid, dtype=np.int32),
+            "colorspace": np.asarray(self.colorspace),
+        }
+
+    @classmethod
+    def from_npz_dict(cls, d) -> "STMap":
+        return cls(
+            values=np.asarray(d["values"]),
+            timestamps_s=np.asarray(d["timestamps_s"]),
+            skin_mean=np.asarray(d["skin_mean"]),
+            skin_corr=np.asarray(d["skin_corr"]),
+            skin_count=np.asarray(d["skin_count"]),
+            valid=np.asarray(d["valid"]).astype(bool),
+            grid=tuple(int(g) for g in np.asarray(d["grid"])),
+            colorspace=str(np.asarray(d["colorspace"])),
+        )
