@@ -83,7 +83,7 @@ class VideoReader:
 
         try:
             self._container = av.open(str(self.path))
-        except (av.error.InvalidDataError, av.error.ValueError, UnicodeDecodeError) as e:
+        except (av.error.InvalidDataError, UnicodeDecodeError) as e:
             raise VideoError(f"{self.path}: not a readable video ({e.__class__.__name__}: {e})") from None
         except av.error.FFmpegError as e:
             raise VideoError(f"{self.path}: cannot open ({e})") from None
@@ -168,8 +168,10 @@ class VideoReader:
         if self.frames_read == 0:
             detail = f" ({self.decode_errors[0]})" if self.decode_errors else ""
             raise VideoError(f"{self.path}: no frame could be decoded{detail}")
+        expected = self.info.n_frames_hint
+        if not self.decode_errors and expected and self.frames_read < expected - 1:
+            self.decode_errors.append(f"stream ended early: the container declares {expected} frames")
         if self.decode_errors:
-            expected = self.info.n_frames_hint
             lost = f"; about {expected - self.frames_read} of {expected} frames lost" if expected else ""
             warnings.warn(
                 f"{self.path}: decoding stopped after {self.frames_read} frames ({self.decode_errors[0]}){lost}; "

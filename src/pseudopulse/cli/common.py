@@ -1,0 +1,65 @@
+"""Shared CLI plumbing: consoles, error handling, progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from pseudopulse.errors import PseudopulseError
+
+console = Console()  # results (stdout)
+err_console = Console(stderr=True)  # progress, warnings, errors (stderr)
+
+
+def run_cli(fn):
+    """Decorator for command functions: a PseudopulseError becomes one red line on stderr and exit code 2;
+    Python warnings from the library are shown as one yellow line each."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return fn(*args, **kwargs)
+            except PseudopulseError as e:
+                err_console.print(f"[bold red]error:[/] {e}", highlight=False)
+                raise typer.Exit(2) from None
+            finally:
+                for w in caught:
+                    if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+                        continue
+                    err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None = None, enabled: bool = True):
+    """A rich progress bar on stderr. Yields ``update(done, total)`` (a callable suitable as ``progress=``)."""
+    if not enabled:
+        yield lambda done, total=None: None
+        return
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(description, total=total, rate="")
+
+        def update(done: int, total: int | None = None):
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{done / elapsed:.0f}/s" if elapsed > 0 else ""
+            progress.update(task, completed=done, total=total, rate=rate)
+
+        yield update
