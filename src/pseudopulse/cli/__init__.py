@@ -14,6 +14,7 @@ from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     benchmark_preprocess,
     benchmark_methods,
     benchmark_train,
+    benchmark_peer,
 )
 
 __all__ = ["app", "benchmark_app", "main"]

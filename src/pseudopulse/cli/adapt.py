@@ -1,1 +1,56 @@
-"""(being written)"""
+"""`pseudopulse adapt`: fine-tune the shipped model on your own unlabeled videos (same label-free objective)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pseudopulse.cli.app import app
+from pseudopulse.cli.common import console, run_cli
+
+
+@app.command("adapt")
+@run_cli
+def adapt_cmd(
+    videos: List[Path] = typer.Argument(..., help="Unlabeled face videos (files or folders of videos)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Adapted model file to write (e.g. model.pt)."),
+    base: Optional[Path] = typer.Option(None, "--base", help="Model to start from (default: the shipped weights)."),
+    epochs: int = typer.Option(10, "--epochs", min=1),
+    lr: float = typer.Option(1e-4, "--lr", help="AdamW learning rate."),
+    batch_size: int = typer.Option(16, "--batch-size", min=2),
+    ablation: str = typer.Option("full", "--ablation", help="Label-free objective row (full, ranking, gradual, ...)."),
+    seed: int = typer.Option(0, "--seed"),
+    threads: int = typer.Option(2, "--threads", min=1),
+    roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
+    cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label cache."),
+    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Checkpoints and logs (default: OUT without suffix + '_run')."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/checkpoint.pt."),
+):
+    """Fine-tune a trained model on unlabeled videos; writes a model file usable as `--model` / method "model"."""
+    from pseudopulse.errors import ModelError
+    from pseudopulse.cli.train import run_training
+    from pseudopulse.io import atomic_path
+    from pseudopulse.model.predictor import SHIPPED_WEIGHTS
+    from pseudopulse.train.checkpoint import load_model_file
+    from pseudopulse.train.config import TrainConfig
+    from pseudopulse.train.data import video_sources
+
+    if ablation in ("supervised",):
+        raise typer.BadParameter("adapt is label-free; use `pseudopulse train --supervised` for GT training")
+    base_path = base or SHIPPED_WEIGHTS
+    if not base_path.is_file():
+        raise ModelError(f"{base_path}: no model to adapt; give --base MODEL.pt (from `pseudopulse train`)")
+    net, payload = load_model_file(base_path)
+    try:
+        cfg = TrainConfig.for_ablation(ablation, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, threads=threads,
+                                       fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(net.config()["channels"]))  # fmt: skip
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    sources = video_sources(videos, cache_dir=cache_dir, roi=roi)
+    run = run_dir or out.with_name(out.stem + "_run")
+    res = run_training(cfg, sources, out=run, cache_dir=cache_dir, resume=resume, init_state=net.state_dict())
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(res.model_path.read_bytes())
+    console.print(f"wrote {out} (adapted from {base_path}; logs in {run})")

@@ -32,11 +32,11 @@ def face_photo() -> np.ndarray:
     return rgb
 
 
-def _landmark_ids(connections) -> np.ndarray:
+def landmark_ids(connections) -> np.ndarray:
     return np.unique(np.asarray(list(connections), dtype=np.int64).ravel())
 
 
-def _hull_mask(shape: tuple[int, int], points_xy: np.ndarray, grow_px: float = 0.0) -> np.ndarray:
+def hull_mask(shape: tuple[int, int], points_xy: np.ndarray, grow_px: float = 0.0) -> np.ndarray:
     """uint8 {0,1} mask of the convex hull of ``points_xy`` (N,2) pixels, optionally grown about its centroid."""
     import cv2
 
@@ -70,7 +70,7 @@ def face_landmarks() -> np.ndarray:
     return xy
 
 
-def _skin_colour(rgb: np.ndarray) -> np.ndarray:
+def skin_colour(rgb: np.ndarray) -> np.ndarray:
     """Loose YCrCb skin-colour test (Chai & Ngan ranges), bool (H, W)."""
     import cv2
 
@@ -89,13 +89,14 @@ def photo_skin_mask() -> np.ndarray:
     rgb = face_photo()
     shape = rgb.shape[:2]
     xy = face_landmarks()
-    face = _hull_mask(shape, xy[_landmark_ids(fm.FACEMESH_FACE_OVAL)], grow_px=-6.0)
+    face = hull_mask(shape, xy[landmark_ids(fm.FACEMESH_FACE_OVAL)], grow_px=-6.0)
     holes = np.zeros(shape, dtype=np.uint8)
-    for eye, brow in ((fm.FACEMESH_LEFT_EYE, fm.FACEMESH_LEFT_EYEBROW), (fm.FACEMESH_RIGHT_EYE, fm.FACEMESH_RIGHT_EYEBROW)):
-        holes |= _hull_mask(shape, xy[_landmark_ids(eye)], grow_px=10.0)
-        holes |= _hull_mask(shape, xy[_landmark_ids(brow)], grow_px=6.0)
-    holes |= _hull_mask(shape, xy[_landmark_ids(fm.FACEMESH_LIPS)], grow_px=5.0)
-    hard = (face > 0) & (holes == 0) & _skin_colour(rgb)
+    sides = ((fm.FACEMESH_LEFT_EYE, fm.FACEMESH_LEFT_EYEBROW), (fm.FACEMESH_RIGHT_EYE, fm.FACEMESH_RIGHT_EYEBROW))
+    for eye, brow in sides:
+        holes |= hull_mask(shape, xy[landmark_ids(eye)], grow_px=10.0)
+        holes |= hull_mask(shape, xy[landmark_ids(brow)], grow_px=6.0)
+    holes |= hull_mask(shape, xy[landmark_ids(fm.FACEMESH_LIPS)], grow_px=5.0)
+    hard = (face > 0) & (holes == 0) & skin_colour(rgb)
     hard = cv2.morphologyEx(hard.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     soft = cv2.GaussianBlur(hard.astype(np.float32), (0, 0), sigmaX=2.5)
     soft.setflags(write=False)

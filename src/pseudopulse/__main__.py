@@ -1,0 +1,3 @@
+from pseudopulse.cli import main
+
+main()

@@ -1,0 +1,478 @@
+"""Evaluate a predictor on a dataset: STMap (cached) -> wave -> non-overlapping clips -> HR -> metrics.
+
+One recording per task on a pool of worker processes (spawned, so no parent state leaks in). A worker streams
+its video through ``extract_stmap`` (bounded memory), returns only small arrays (waves on the evaluation grid,
+per-clip numbers), and never raises: a failing recording comes back with its error message and is listed in
+``EvalResult.failures`` by name while the others go on. Warnings raised inside a worker are returned and
+re-issued in the parent. Frame-level progress travels back over a queue to ``progress``.
+
+Evaluation grid: the STMap's own frame times when they are regular (every interval within 5 % of the median),
+else a uniform grid (the dataset's ``eval_fs`` — 30 Hz for VIPL-HR — or the median frame rate). Ground truth is
+interpolated onto the grid by timestamps (``align_ground_truth``) and the grid is cut to the overlap.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from pseudopulse.datasets.base import Dataset, Recording, align_ground_truth
+from pseudopulse.errors import DatasetError, PseudopulseError, SignalError
+from pseudopulse.eval.clips import cut_clips, true_clip_hr
+from pseudopulse.eval.metrics import HRMetrics, hr_metrics
+from pseudopulse.eval.predictors import Predictor, resolve_predictor
+from pseudopulse.signal import DEFAULT_BAND_HZ, estimate_hr, snr_db
+
+REGULAR_TOLERANCE = 0.05
+PSEUDO_METHOD = "2sr"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How to evaluate. ``clip_s`` None -> the dataset's clip length (10 s; V4V 5 s). ``per_clip`` None -> the
+    predictor's natural mode. ``clip_offset_s``: start of the first clip (s; robustness seeds draw it).
+    ``keep_pseudo``: also compute the 2SR pseudo-label wave (for the wave figure)."""
+
+    clip_s: float | None = None
+    band_hz: tuple[float, float] = DEFAULT_BAND_HZ
+    roi: str = "face"
+    grid: tuple[int, int] = (5, 5)
+    detect_every: int = 10
+    cache_dir: str | None = None
+    per_clip: bool | None = None
+    clip_offset_s: float = 0.0
+    eval_fs: float | None = None
+    keep_pseudo: bool = True
+    checkpoint: str | None = None
+    keep_waves_for: int = 64  # recordings whose waves are kept for the figures (memory stays bounded)
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    recording: str
+    subject_id: str
+    index: int
+    start_s: float
+    end_s: float
+    hr_pred_bpm: float
+    hr_true_bpm: float
+    snr_db: float  # SNR of the predicted wave against the true HR
+
+    @property
+    def error_bpm(self) -> float:
+        return self.hr_pred_bpm - self.hr_true_bpm
+
+
+@dataclass
+class RecordingResult:
+    name: str
+    subject_id: str
+    clips: list[ClipResult] = field(default_factory=list)
+    fs: float | None = None
+    t_s: np.ndarray | None = None  # (T,) evaluation-grid times over the GT overlap
+    wave: np.ndarray | None = None  # (T,) raw predicted wave on t_s
+    gt_ppg: np.ndarray | None = None  # (T,) GT PPG on t_s (None when the dataset gives only HR)
+    pseudo: np.ndarray | None = None  # (T,) 2SR pseudo-label wave on t_s
+    frame_pred_bpm: np.ndarray | None = None  # (F,) per frame inside clips: its clip's predicted HR
+    frame_true_bpm: np.ndarray | None = None  # (F,) per frame inside clips: dataset HR (frame-level datasets)
+    n_frames: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class EvalResult:
+    dataset: str
+    root: str
+    method: str
+    protocol: str
+    subset: str
+    split_rule: str
+    settings: dict
+    recordings: list[RecordingResult]
+    metrics: HRMetrics | None
+    frame_metrics: HRMetrics | None = None
+    group_metrics: dict = field(default_factory=dict)
+
+    @property
+    def clips(self) -> list[ClipResult]:
+        return [c for r in self.recordings for c in r.clips]
+
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        return [(r.name, r.error) for r in self.recordings if r.error]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for r in self.recordings for w in r.warnings]
+
+    def to_dict(self) -> dict:
+        """JSON-able summary: settings, metrics under plain keys, every clip's predicted and true HR, failures."""
+        return {
+            "dataset": self.dataset,
+            "root": self.root,
+            "method": self.method,
+            "protocol": self.protocol,
+            "subset": self.subset,
+            "split_rule": self.split_rule,
+            "settings": self.settings,
+            "metrics": None if self.metrics is None else self.metrics.as_dict(),
+            "frame_metrics": None if self.frame_metrics is None else self.frame_metrics.as_dict(),
+            "group_metrics": {k: v.as_dict() for k, v in self.group_metrics.items()},
+            "clips": [dataclasses.asdict(c) for c in self.clips],
+            "recordings": [
+                {"name": r.name, "subject_id": r.subject_id, "n_clips": len(r.clips), "fs": r.fs,
+                 "n_frames": r.n_frames, "seconds": round(r.seconds, 2), "error": r.error, "warnings": r.warnings}
+                for r in self.recordings
+            ],  # fmt: skip
+            "failures": [{"recording": n, "error": e} for n, e in self.failures],
+        }
+
+
+@dataclass(frozen=True)
+class EvalProgress:
+    """Progress snapshot for a UI: recordings and clips done, frames decoded so far (all workers)."""
+
+    recordings_done: int
+    recordings_total: int
+    clips_done: int
+    frames_done: int
+    frames_total: int | None
+    failed: int
+    elapsed_s: float
+    last: str = ""
+
+    @property
+    def fps(self) -> float:
+        return self.frames_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.frames_total and self.frames_done > 0:
+            return max(0.0, (self.frames_total - self.frames_done) / max(self.fps, 1e-9))
+        if self.recordings_done > 0:
+            return self.elapsed_s / self.recordings_done * (self.recordings_total - self.recordings_done)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- one recording
+def _eval_grid(stmap, eval_fs: float | None):
+    ts = stmap.timestamps_s
+    dt = np.diff(ts)
+    med = float(np.median(dt))
+    regular = np.max(np.abs(dt - med)) / med <= REGULAR_TOLERANCE
+    if eval_fs is None and regular:
+        return stmap, 1.0 / med
+    fs = float(eval_fs) if eval_fs else 1.0 / med
+    if eval_fs and regular and abs(1.0 / med - fs) / fs < 1e-3:
+        return stmap, 1.0 / med
+    return stmap.resample(fs), fs
+
+
+def evaluate_recording(
+    rec: Recording,
+    predictor: Predictor | str,
+    config: EvalConfig,
+    *,
+    hr_source: str,
+    clip_s: float,
+    eval_fs: float | None = None,
+    frame_level: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> RecordingResult:
+    """Evaluate one recording (raises on failure; ``_safe_evaluate`` turns that into a reported error)."""
+    from pseudopulse.stmap.extract import extract_stmap
+
+    t_start = time.perf_counter()
+    pred = resolve_predictor(predictor, config.checkpoint) if isinstance(predictor, str) else predictor
+    times = rec.frame_timestamps()
+    gt = rec.ground_truth()
+    stmap = extract_stmap(
+        rec.video_path, roi=config.roi, grid=config.grid, detect_every=config.detect_every,
+        cache_dir=config.cache_dir, fps=rec.fps, timestamps_s=times, progress=progress,
+    )  # fmt: skip
+    if times is not None and abs(stmap.n_frames - len(times)) > 1:
+        warnings.warn(
+            f"{rec.name}: the video decoded {stmap.n_frames} frames but its timestamp file {rec.times_path} lists "
+            f"{len(times)}; using the first {min(stmap.n_frames, len(times))}",
+            stacklevel=2,
+        )
+    grid_map, fs = _eval_grid(stmap, config.eval_fs or eval_fs)
+    grid_t = grid_map.timestamps_s - grid_map.timestamps_s[0]
+    aligned = align_ground_truth(gt, grid_t, recording=rec.name)
+    first = int(np.searchsorted(grid_t, aligned.t_s[0] - 1e-9))
+    last = first + len(aligned.t_s)
+    clips = cut_clips(rec.name, rec.subject_id, aligned.t_s, fs=fs, clip_s=clip_s, offset_s=config.clip_offset_s, first=first)
+    result = RecordingResult(rec.name, rec.subject_id, fs=fs, n_frames=stmap.n_frames, t_s=aligned.t_s, gt_ppg=aligned.ppg)
+    if not clips:
+        warnings.warn(
+            f"{rec.name}: only {len(aligned.t_s) / fs:.1f} s overlap the ground truth, shorter than one {clip_s:g}-s "
+            "clip; no clip scored",
+            stacklevel=2,
+        )
+        result.seconds = time.perf_counter() - t_start
+        return result
+    per_clip = pred.per_clip if config.per_clip is None else config.per_clip
+    wave = np.full(len(grid_t), np.nan)
+    if not per_clip:
+        try:
+            wave = pred(grid_map)
+        except SignalError as e:
+            warnings.warn(f"{rec.name}: whole-recording prediction failed ({e}); predicting each clip alone", stacklevel=2)
+            per_clip = True
+    pseudo = None
+    if config.keep_pseudo:
+        pseudo = wave if pred.name == PSEUDO_METHOD and not per_clip else _pseudo_wave(grid_map, rec.name)
+    frame_pred, frame_true, skipped = [], [], []
+    for c in clips:
+        if per_clip:
+            try:
+                wave[c.start : c.stop] = pred(grid_map.slice(c.start, c.stop))
+            except SignalError as e:
+                skipped.append(f"clip {c.index} ({c.start_s:.1f}-{c.end_s:.1f} s): {e}")
+                continue
+        a, b = c.start - first, c.stop - first
+        est = estimate_hr(wave[c.start : c.stop], fs, config.band_hz)
+        hr_true = true_clip_hr(
+            ppg=None if aligned.ppg is None else aligned.ppg[a:b],
+            hr_bpm=None if aligned.hr_bpm is None else aligned.hr_bpm[a:b],
+            fs=fs, source=_resolve_source(hr_source, aligned, gt.source), band_hz=config.band_hz,
+        )  # fmt: skip
+        snr = snr_db(est.wave, fs, hr_true)
+        result.clips.append(ClipResult(c.recording, c.subject_id, c.index, c.start_s, c.end_s, est.hr_bpm, hr_true, snr))
+        if frame_level and aligned.hr_bpm is not None:
+            frame_pred.append(np.full(b - a, est.hr_bpm))
+            frame_true.append(aligned.hr_bpm[a:b])
+    if skipped and not result.clips:
+        raise SignalError(f"no clip could be predicted ({len(skipped)} tried); first: {skipped[0]}")
+    for msg in skipped:
+        warnings.warn(f"{rec.name}: {msg} skipped", stacklevel=2)
+    result.wave = wave[first:last]
+    result.pseudo = None if pseudo is None else np.asarray(pseudo)[first:last]
+    if frame_pred:
+        result.frame_pred_bpm = np.concatenate(frame_pred)
+        result.frame_true_bpm = np.concatenate(frame_true)
+    result.seconds = time.perf_counter() - t_start
+    return result
+
+
+def _resolve_source(hr_source: str, aligned, source: str) -> str:
+    if hr_source == "auto":
+        return "ppg" if aligned.ppg is not None else "hr"
+    if hr_source == "ppg" and aligned.ppg is None:
+        raise DatasetError(f"{source}: this dataset's GT heart rate comes from the PPG, but the file has no PPG")
+    if hr_source == "hr" and aligned.hr_bpm is None:
+        raise DatasetError(f"{source}: this dataset's GT heart rate comes from its HR values, but the file has none")
+    return hr_source
+
+
+def _pseudo_wave(stmap, name: str) -> np.ndarray | None:
+    try:
+        return resolve_predictor(PSEUDO_METHOD)(stmap)
+    except (PseudopulseError, ValueError) as e:
+        warnings.warn(f"{name}: 2SR pseudo-label wave unavailable for the figure ({e})", stacklevel=2)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- worker plumbing
+_QUEUE = None
+
+
+def _init_worker(q, threads: int) -> None:
+    global _QUEUE
+    _QUEUE = q
+    # before anything imports torch / BLAS in this fresh process: share the cores among the workers
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+
+
+def _safe_evaluate(rec: Recording, predictor, config: EvalConfig, kwargs: dict, sink=None) -> RecordingResult:
+    """Run ``evaluate_recording``; capture warnings and turn any exception into ``RecordingResult.error``.
+    Frame progress goes to ``sink(name, frames_increment, frames_total)`` (default: the worker's queue)."""
+    sink = sink or (_QUEUE.put if _QUEUE is not None else None)
+    last = [0]
+
+    def tick(done: int, total: int | None) -> None:
+        if sink is not None and (done - last[0] >= 25 or (total is not None and done >= total)):
+            sink((rec.name, done - last[0], total))
+            last[0] = done
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = evaluate_recording(rec, predictor, config, progress=tick, **kwargs)
+        except PseudopulseError as e:
+            res = RecordingResult(rec.name, rec.subject_id, error=f"{type(e).__name__}: {e}")
+        except Exception as e:  # a bug or an unexpected library failure: report it with where it happened
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            res = RecordingResult(
+                rec.name, rec.subject_id,
+                error=f"{type(e).__name__}: {e} (at {Path(where.filename).name}:{where.lineno})",
+            )  # fmt: skip
+    res.warnings = [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)]
+    return res
+
+
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def run_recordings(
+    recordings: Sequence[Recording],
+    predictor: Predictor | str,
+    config: EvalConfig,
+    *,
+    hr_source: str,
+    clip_s: float,
+    eval_fs: float | None = None,
+    frame_level: bool = False,
+    workers: int | None = None,
+    progress: Callable[[EvalProgress], None] | None = None,
+) -> list[RecordingResult]:
+    """Evaluate ``recordings`` (in their order) on ``workers`` processes (1 = in this process)."""
+    workers = default_workers() if workers is None else max(1, int(workers))
+    kwargs = dict(hr_source=hr_source, clip_s=clip_s, eval_fs=eval_fs, frame_level=frame_level)
+    t0 = time.monotonic()
+    state = {"frames": 0, "done": 0, "clips": 0, "failed": 0, "totals": {}}
+    n = len(recordings)
+
+    def emit(last: str = "") -> None:
+        if progress is None:
+            return
+        totals = state["totals"]
+        ft = sum(totals.values()) if len(totals) == n and all(v for v in totals.values()) else None
+        progress(EvalProgress(state["done"], n, state["clips"], state["frames"], ft, state["failed"], time.monotonic() - t0, last))
+
+    def count(item) -> None:
+        name, inc, total = item
+        state["frames"] += inc
+        if total:
+            state["totals"][name] = total
+
+    def drain(q) -> None:
+        while True:
+            try:
+                item = q.get_nowait()
+            except (queue_mod.Empty, OSError, EOFError):
+                return
+            count(item)
+
+    def finish(res: RecordingResult) -> RecordingResult:
+        if state["done"] >= config.keep_waves_for:  # bounded memory on big datasets: keep numbers, drop waves
+            res.t_s = res.wave = res.gt_ppg = res.pseudo = None
+        state["done"] += 1
+        state["clips"] += len(res.clips)
+        state["failed"] += bool(res.error)
+        emit(res.name)
+        return res
+
+    emit()
+    results: dict[str, RecordingResult] = {}
+    if workers == 1 or n <= 1:
+        last_emit = [0.0]
+
+        def sink(item) -> None:
+            count(item)
+            if time.monotonic() - last_emit[0] > 0.2:
+                last_emit[0] = time.monotonic()
+                emit()
+
+        for rec in recordings:
+            results[rec.name] = finish(_safe_evaluate(rec, predictor, config, kwargs, sink))
+    else:
+        ctx = mp.get_context("spawn")
+        q = ctx.Queue()
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        pending = list(recordings)
+        while pending:
+            with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(q, threads)) as pool:
+                futures = {pool.submit(_safe_evaluate, r, predictor, config, kwargs): r for r in pending}
+                pending = []
+                not_done = set(futures)
+                broken = False
+                while not_done:
+                    done, not_done = cf.wait(not_done, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+                    drain(q)
+                    for f in done:
+                        rec = futures[f]
+                        try:
+                            res = f.result()
+                        except cf.process.BrokenProcessPool:
+                            broken = True
+                            res = RecordingResult(
+                                rec.name, rec.subject_id,
+                                error="worker process died while evaluating it (out of memory or a crash in native code)",
+                            )  # fmt: skip
+                        results[rec.name] = finish(res)
+                    emit()
+                if broken:  # recordings that never ran on the dead pool get a fresh one
+                    pending = [r for r in recordings if r.name not in results]
+        drain(q)
+    emit()
+    return [results[r.name] for r in recordings]
+
+
+# ---------------------------------------------------------------------------------------------- whole dataset
+def evaluate(
+    dataset: Dataset,
+    method: str | Predictor,
+    *,
+    recordings: Sequence[Recording] | None = None,
+    config: EvalConfig = EvalConfig(),
+    protocol: str = "all",
+    subset: str = "all",
+    split_rule: str = "",
+    workers: int | None = None,
+    progress: Callable[[EvalProgress], None] | None = None,
+    groups: dict[str, str] | None = None,
+) -> EvalResult:
+    """Evaluate ``method`` (a name for ``resolve_predictor`` or a ``Predictor``) on ``recordings`` (default: all of
+    ``dataset``). ``groups`` maps recording name -> group label (e.g. VIPL fold) for per-group metrics."""
+    recs = list(recordings) if recordings is not None else dataset.recordings()
+    if not recs:
+        raise DatasetError(f"{dataset.root}: no recordings selected for evaluation ({subset} of {protocol})")
+    name = method if isinstance(method, str) else method.name
+    if isinstance(method, str):
+        resolve_predictor(method, config.checkpoint)  # fail fast on an unknown name / missing checkpoint
+    clip_s = config.clip_s or dataset.clip_s
+    res_list = run_recordings(
+        recs, method, config, hr_source=dataset.hr_source, clip_s=clip_s, eval_fs=dataset.eval_fs,
+        frame_level=dataset.frame_level, workers=workers, progress=progress,
+    )  # fmt: skip
+    clips = [c for r in res_list for c in r.clips]
+    metrics = hr_metrics([c.hr_pred_bpm for c in clips], [c.hr_true_bpm for c in clips], [c.snr_db for c in clips]) if clips else None
+    frame_metrics = None
+    fr = [r for r in res_list if r.frame_pred_bpm is not None]
+    if dataset.frame_level and fr:
+        frame_metrics = hr_metrics(np.concatenate([r.frame_pred_bpm for r in fr]), np.concatenate([r.frame_true_bpm for r in fr]))
+    group_metrics = {}
+    if groups:
+        for g in sorted(set(groups.values())):
+            gc = [c for c in clips if groups.get(c.recording) == g]
+            if gc:
+                group_metrics[g] = hr_metrics([c.hr_pred_bpm for c in gc], [c.hr_true_bpm for c in gc], [c.snr_db for c in gc])
+    settings = {
+        "clip_s": clip_s, "band_hz": list(config.band_hz), "roi": config.roi, "grid": list(config.grid),
+        "detect_every": config.detect_every,
+        "per_clip": config.per_clip, "clip_offset_s": config.clip_offset_s,
+        "eval_fs": config.eval_fs or dataset.eval_fs, "gt_hr_source": dataset.hr_source,
+        "hr_estimator": "pseudopulse.signal.estimate_hr (detrend + Butterworth-2 band-pass + PSD peak)",
+        "checkpoint": config.checkpoint,
+    }  # fmt: skip
+    return EvalResult(
+        dataset=dataset.name, root=str(dataset.root), method=name, protocol=protocol, subset=subset,
+        split_rule=split_rule, settings=settings, recordings=res_list, metrics=metrics,
+        frame_metrics=frame_metrics, group_metrics=group_metrics,
+    )  # fmt: skip

@@ -1,0 +1,86 @@
+"""Inference: a trained STMap network as a method: ``load_predictor().apply(stmap) -> wave (T,)``.
+
+The recording is resampled to the network's rate, cut into ``window_s`` windows with 50 % overlap, each window
+is normalised (normalize.normalize_clip), predicted, z-scored and overlap-added with a Hann weight; the wave is
+then interpolated back onto the STMap's own timestamps (same contract as ``Method.apply``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pseudopulse.errors import ModelError, SignalError
+from pseudopulse.model.normalize import normalize_clip, stmap_to_tensor, zscore
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+SHIPPED_WEIGHTS = WEIGHTS_DIR / "pseudopulse_stmap.pt"
+MAX_GAP_S = 1.0
+MIN_SECONDS = 2.0
+
+
+class ModelPredictor:
+    """A trained ``STMapNet`` with its sampling rate ``fs`` (Hz) and window length ``window_s`` (s)."""
+
+    name = "model"
+
+    def __init__(self, net: torch.nn.Module, *, fs: float, window_s: float = 10.0, hop_frac: float = 0.5, info: dict | None = None):
+        self.net = net.eval()
+        self.fs = float(fs)
+        self.window = int(round(window_s * self.fs))
+        self.hop = max(1, int(round(self.window * hop_frac)))
+        self.info = dict(info or {})
+
+    def predict_values(self, values: np.ndarray, *, batch: int = 64) -> np.ndarray:
+        """Wave (T,) float64 for STMap values (T, R, 3) sampled at ``self.fs``."""
+        values = np.asarray(values, dtype=np.float32)
+        n = len(values)
+        if n < MIN_SECONDS * self.fs:
+            raise SignalError(f"recording of {n / self.fs:.1f} s is too short for the model (need >= {MIN_SECONDS:.0f} s)")
+        w = min(self.window, n)
+        starts = list(range(0, n - w + 1, self.hop))
+        if starts[-1] != n - w:
+            starts.append(n - w)
+        x = stmap_to_tensor(np.stack([values[s : s + w] for s in starts]))
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, len(x), batch):
+                outs.append(zscore(self.net(normalize_clip(x[i : i + batch]))).double())
+        y = torch.cat(outs).numpy()
+        weight = np.hanning(w + 2)[1:-1]
+        acc = np.zeros(n)
+        norm = np.zeros(n)
+        for s, seg in zip(starts, y):
+            acc[s : s + w] += weight * seg
+            norm[s : s + w] += weight
+        return acc / np.maximum(norm, 1e-12)
+
+    def apply(self, stmap) -> np.ndarray:
+        """Pulse wave (T,) at ``stmap.timestamps_s`` (fills gaps up to 1 s, resamples to the model's rate)."""
+        if stmap.n_frames < 2:
+            raise SignalError(f"model: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
+        st = stmap.fill_gaps(max_gap_s=MAX_GAP_S)
+        ts = st.timestamps_s
+        uniform = st.resample(self.fs)
+        wave = self.predict_values(uniform.values)
+        return np.interp(ts, uniform.timestamps_s, wave)
+
+    __call__ = apply
+
+
+def load_predictor(path: str | Path | None = None, *, threads: int | None = None) -> ModelPredictor:
+    """The predictor of a model file (default: the weights shipped in ``pseudopulse/weights``)."""
+    from pseudopulse.train.checkpoint import load_model_file
+
+    p = Path(path) if path is not None else SHIPPED_WEIGHTS
+    if path is None and not p.is_file():
+        raise ModelError(
+            f"no shipped model weights at {p}; train one with `pseudopulse train --data DIR --out RUN` "
+            "and pass RUN/model.pt (or adapt: `pseudopulse adapt VIDEOS... --out model.pt`)"
+        )
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    net, payload = load_model_file(p)
+    return ModelPredictor(net, fs=payload["fs"], window_s=payload["clip_s"], info=payload.get("info", {}))

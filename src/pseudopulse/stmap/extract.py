@@ -1,0 +1,310 @@
+"""Video -> STMap: face tracking, skin ROI blocks, per-frame colour statistics.
+
+``extract_stmap(path)`` streams a video file or image folder (decoded in a background thread) through
+``FaceTracker`` (landmarks every ``detect_every`` frames, interpolated in between) and
+``FaceSkinSampler`` (aligned face, skin mask, grid blocks; the mask outline is smoothed over keyframes with
+time constant ``mask_tau_s``, 0 = this frame's landmarks), or with ``roi="full-frame"`` treats every pixel
+as skin (pre-cropped skin videos). Frames without usable face geometry get ``valid=False`` and NaN values.
+``STMap.meta`` summarises the run: detector, keyframes, spans without a face, invalid spans, fallbacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from pseudopulse.errors import FaceError, VideoError
+from pseudopulse.face.roi import FaceSkinSampler, SmoothedSkinMask, full_frame_stats, rgb_to_yuv
+from pseudopulse.io import Frame, open_video
+from pseudopulse.stmap import cache as _cache
+from pseudopulse.stmap.types import STMap
+
+ROIS = ("face", "full-frame")
+COLORSPACES = ("rgb", "yuv")
+DEFAULT_CANONICAL_PX = 64
+DEFAULT_HOLD_S = 1.0
+DEFAULT_MASK_TAU_S = 2.0
+
+Progress = Callable[[int, "int | None"], None]
+
+
+def _check_params(roi: str, grid, colorspace: str, detect_every: int) -> tuple[int, int]:
+    if roi not in ROIS:
+        raise ValueError(f"roi must be one of {ROIS}; got {roi!r}")
+    if colorspace not in COLORSPACES:
+        raise ValueError(f"colorspace must be one of {COLORSPACES}; got {colorspace!r}")
+    if int(detect_every) < 1:
+        raise ValueError(f"detect_every must be >= 1 frame; got {detect_every}")
+    try:
+        gy, gx = (int(g) for g in grid)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid must be (rows, cols) of positive ints; got {grid!r}") from None
+    if gy < 1 or gx < 1:
+        raise ValueError(f"grid must be (rows, cols) of positive ints; got {grid!r}")
+    return gy, gx
+
+
+def extract_stmap(
+    path: str | Path,
+    *,
+    roi: str = "face",
+    grid: tuple[int, int] = (5, 5),
+    colorspace: str = "rgb",
+    detect_every: int = 10,
+    cache_dir: str | Path | None = None,
+    fps: float | None = None,
+    timestamps_s: Sequence[float] | None = None,
+    progress: Progress | None = None,
+    canonical_px: int = DEFAULT_CANONICAL_PX,
+    hold_s: float = DEFAULT_HOLD_S,
+    mask_tau_s: float = DEFAULT_MASK_TAU_S,
+) -> STMap:
+    """STMap of the video file / image folder at ``path``: values (T, gy*gx, 3), T = decoded frames.
+
+    ``fps`` (Hz) / ``timestamps_s`` override the stream's timing (see ``open_video``). ``cache_dir``: read
+    and write the cached result there (None = no cache). ``progress(frames_done, frames_total_or_None)``.
+    Raises VideoError (unreadable input) or FaceError (no face anywhere, with the ``--roi full-frame`` hint).
+    """
+    grid = _check_params(roi, grid, colorspace, detect_every)
+    path = Path(path)
+    if not path.exists():
+        raise VideoError(f"{path}: no such file or folder")
+    entry = key = None
+    if cache_dir is not None:
+        params = {
+            "roi": roi, "grid": list(grid), "colorspace": colorspace, "detect_every": int(detect_every),
+            "fps": fps, "canonical_px": int(canonical_px), "hold_s": float(hold_s), "mask_tau_s": float(mask_tau_s),
+            "timestamps_s": None if timestamps_s is None else hashlib.sha256(np.asarray(timestamps_s, np.float64).tobytes()).hexdigest(),
+        }  # fmt: skip
+        key = _cache.cache_key(path, params)
+        entry = _cache.cache_file(cache_dir, key)
+        hit = _cache.load_cached(entry, key)
+        if hit is not None:
+            hit.meta["source"] = str(path)  # same content may sit at another path
+            return hit
+        _cache.discard(entry)  # absent or damaged: rebuild
+    with open_video(path, fps=fps, timestamps_s=timestamps_s) as reader:
+        frames = _prefetch(reader, depth=2 * int(detect_every) + 2)
+        try:
+            stmap = extract_stmap_from_frames(
+                frames, roi=roi, grid=grid, colorspace=colorspace, detect_every=detect_every, progress=progress,
+                frames_total=reader.info.n_frames_hint, source=str(path), canonical_px=canonical_px, hold_s=hold_s,
+                mask_tau_s=mask_tau_s,
+            )  # fmt: skip
+        finally:
+            frames.close()  # stop the decode thread before the container closes
+        if reader.decode_errors:
+            stmap.meta["decode_errors"] = list(reader.decode_errors)
+    if entry is not None:
+        _cache.save_cached(entry, key, stmap)
+        stmap.meta["cache"] = "miss"
+    return stmap
+
+
+def extract_stmap_from_frames(
+    frames: Iterable[Frame | np.ndarray],
+    *,
+    roi: str = "face",
+    grid: tuple[int, int] = (5, 5),
+    colorspace: str = "rgb",
+    detect_every: int = 10,
+    fps: float | None = None,
+    timestamps_s: Sequence[float] | None = None,
+    progress: Progress | None = None,
+    frames_total: int | None = None,
+    source: str = "<frames>",
+    canonical_px: int = DEFAULT_CANONICAL_PX,
+    hold_s: float = DEFAULT_HOLD_S,
+    mask_tau_s: float = DEFAULT_MASK_TAU_S,
+    detector=None,
+) -> STMap:
+    """STMap from in-memory frames: ``Frame`` objects, or (H, W, 3) uint8 RGB arrays timed by ``fps`` (Hz)
+    or ``timestamps_s``. ``detector``: any object with ``detect(rgb) -> (468, 2) | None`` and ``name``
+    (default: a fresh ``FaceMeshDetector``; closed afterwards only if created here)."""
+    gy, gx = _check_params(roi, grid, colorspace, detect_every)
+    frames = _as_frames(frames, fps, timestamps_s, source)
+    cols = _Columns(gy * gx)
+    meta: dict = {"source": source, "roi": roi, "grid": [gy, gx], "code_version": _cache.STMAP_CODE_VERSION}
+    if roi == "full-frame":
+        for fr in frames:
+            cols.add(fr.t_s, full_frame_stats(fr.rgb, (gy, gx)))
+            _tick(progress, cols.n, frames_total)
+        meta.update(detector=None)
+    else:
+        _extract_face(
+            frames, cols, meta, (gy, gx), detect_every, canonical_px, hold_s, mask_tau_s, progress, frames_total, source, detector
+        )
+    if cols.n == 0:
+        raise VideoError(f"{source}: no frames to extract an STMap from")
+    if progress is not None:
+        progress(cols.n, cols.n)
+    stmap = cols.to_stmap((gy, gx), colorspace, meta)
+    return stmap
+
+
+# ---------------------------------------------------------------------- face pipeline
+def _extract_face(frames, cols, meta, grid, detect_every, canonical_px, hold_s, mask_tau_s, progress, frames_total, source, detector):
+    from pseudopulse.face.detector import FaceMeshDetector
+    from pseudopulse.face.track import FaceTracker
+
+    own = detector is None
+    det = FaceMeshDetector() if own else detector
+    try:
+        tracker = FaceTracker(det, detect_every=detect_every, hold_s=hold_s)
+        sampler = FaceSkinSampler(grid, size_px=canonical_px)
+        smask = SmoothedSkinMask(sampler, tau_s=mask_tau_s)
+        n_fallback = 0
+        for tf in tracker.track(frames):
+            if tf.detected and mask_tau_s > 0:
+                smask.update(tf.frame.t_s, tf.landmarks)
+            st = sampler.sample(tf.frame.rgb, tf.landmarks, smask.mask) if tf.landmarks is not None else None
+            if st is not None:
+                n_fallback += st.n_fallback
+            cols.add(tf.frame.t_s, st)
+            _tick(progress, cols.n, frames_total)
+    finally:
+        if own:
+            det.close()
+    s = tracker.stats
+    if s.n_frames and s.n_detected == 0:
+        raise FaceError(
+            f"{source}: no face found in any of {s.n_keyframes} keyframes ({s.n_frames} frames, detector every "
+            f"{detect_every} frames); if the video shows a skin patch rather than a face, use --roi full-frame "
+            "for skin crops (roi='full-frame')"
+        )
+    meta.update(
+        detector=getattr(det, "name", type(det).__name__),
+        detect_every=int(detect_every),
+        hold_s=float(hold_s),
+        canonical_px=int(canonical_px),
+        mask_tau_s=float(mask_tau_s),
+        n_keyframes=s.n_keyframes,
+        n_keyframes_with_face=s.n_detected,
+        no_face_spans_s=s.no_face_spans_s,
+        empty_block_fallbacks=int(n_fallback),
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+class _Columns:
+    """Growing per-frame arrays; invalid frames (stats None) become NaN / 0 / False."""
+
+    def __init__(self, n_rois: int):
+        self.n_rois = n_rois
+        self.t, self.values, self.mean, self.corr, self.count, self.valid = [], [], [], [], [], []
+        self.n = 0
+
+    def add(self, t_s: float, st) -> None:
+        self.t.append(t_s)
+        if st is None:
+            self.values.append(np.full((self.n_rois, 3), np.nan, np.float32))
+            self.mean.append(np.full(3, np.nan, np.float32))
+            self.corr.append(np.full((3, 3), np.nan, np.float32))
+            self.count.append(0)
+            self.valid.append(False)
+        else:
+            self.values.append(st.values)
+            self.mean.append(st.skin_mean)
+            self.corr.append(st.skin_corr)
+            self.count.append(st.skin_count)
+            self.valid.append(True)
+        self.n += 1
+
+    def to_stmap(self, grid, colorspace, meta) -> STMap:
+        ts = np.asarray(self.t, np.float64)
+        valid = np.asarray(self.valid, bool)
+        values = np.stack(self.values).astype(np.float32)
+        if colorspace == "yuv":
+            values = rgb_to_yuv(values)
+        meta["n_frames"] = int(len(ts))
+        meta["n_invalid"] = int((~valid).sum())
+        meta["invalid_spans_s"] = _spans(ts, valid)
+        return STMap(
+            values=values,
+            timestamps_s=ts,
+            skin_mean=np.stack(self.mean).astype(np.float32),
+            skin_corr=np.stack(self.corr).astype(np.float32),
+            skin_count=np.asarray(self.count, np.int32),
+            valid=valid,
+            grid=tuple(grid),
+            colorspace=colorspace,
+            meta=meta,
+        )
+
+
+def _spans(ts: np.ndarray, valid: np.ndarray) -> list[list[float]]:
+    """[first_s, last_s] of each run of invalid frames."""
+    bad = np.flatnonzero(np.diff(np.r_[0, (~valid).astype(np.int8), 0]))
+    return [[round(float(ts[a]), 4), round(float(ts[b - 1]), 4)] for a, b in zip(bad[::2], bad[1::2])]
+
+
+def _tick(progress, done, total, every=16):
+    if progress is not None and done % every == 0:
+        progress(done, total)
+
+
+def _as_frames(frames, fps, timestamps_s, source) -> Iterator[Frame]:
+    ts = None if timestamps_s is None else np.asarray(timestamps_s, np.float64)
+    for i, fr in enumerate(frames):
+        if isinstance(fr, Frame):
+            yield fr
+            continue
+        arr = np.asarray(fr)
+        if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+            raise VideoError(f"{source}: frame {i} must be (H, W, 3) uint8 RGB; got {arr.dtype} {arr.shape}")
+        if ts is not None:
+            if i >= len(ts):
+                raise VideoError(f"{source}: more frames than the {len(ts)} timestamps given")
+            t = float(ts[i])
+        elif fps:
+            t = i / float(fps)
+        else:
+            raise VideoError(f"{source}: frames given as arrays need fps= (Hz) or timestamps_s= to time them")
+        yield Frame(np.ascontiguousarray(arr), t, i)
+
+
+_DONE = object()
+
+
+def _prefetch(iterable: Iterable, depth: int = 16) -> Iterator:
+    """Iterate ``iterable`` in a background thread (PyAV decodes without the GIL), ``depth`` items ahead.
+    Exceptions (and warnings' side effects) of the producer surface in the consumer."""
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in iterable:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+            put(e)
+
+    th = threading.Thread(target=produce, name="pseudopulse-decode", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        th.join(timeout=5)

@@ -1,0 +1,82 @@
+"""Checkpoints (resumable training state) and exported model files (weights for inference).
+
+Checkpoint: nets, optimizers, epoch, RNG states (torch, numpy, python), config, history — written atomically
+every epoch. Model file: ``{"format": MODEL_FORMAT, "net": net config, "state_dict", "fs", "clip_s", "info"}``
+holding only tensors and plain values (loads with ``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pseudopulse.errors import ModelError
+from pseudopulse.io import atomic_path
+
+MODEL_FORMAT = "pseudopulse-stmap-v1"
+
+
+def capture_rng() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def restore_rng(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Atomically write a training state dict (torch.save)."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by ``save_checkpoint`` (our own file: full unpickling)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no checkpoint to resume from; start without --resume")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as e:
+        raise ModelError(f"{path}: checkpoint is corrupt or incompatible ({e}); delete it and retrain") from None
+
+
+def export_model(path: str | Path, net: torch.nn.Module, *, fs: float, clip_s: float, info: dict | None = None) -> None:
+    """Atomically write the inference file of ``net`` (an ``STMapNet``)."""
+    state = {k: v.detach().clone().cpu() for k, v in net.state_dict().items()}
+    payload = {"format": MODEL_FORMAT, "net": net.config(), "state_dict": state, "fs": float(fs), "clip_s": float(clip_s),
+               "info": dict(info or {})}  # fmt: skip
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model_file(path: str | Path):
+    """(net in eval mode, payload dict) from a model file written by ``export_model``."""
+    from pseudopulse.model.net import build_net
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for foreign/corrupt files
+        raise ModelError(f"{path}: not a readable pseudopulse model file ({type(e).__name__}: {e})") from None
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise ModelError(
+            f"{path}: not a {MODEL_FORMAT} model file (a training checkpoint? export with `pseudopulse train` "
+            "which writes model.pt, or use `pseudopulse adapt --out`)"
+        )
+    net = build_net(payload["net"])
+    try:
+        net.load_state_dict(payload["state_dict"])
+    except RuntimeError as e:
+        raise ModelError(f"{path}: weights do not fit the network they declare ({e})") from None
+    net.eval()
+    return net, payload

@@ -1,0 +1,311 @@
+"""Training data: cached STMaps + cached 2SR pseudo labels cut into clip windows.
+
+Label-free by construction: a ``TrainSource`` carries an optional ``load_gt`` callable, and
+``prepare_recordings`` calls it **only** when ``supervised=True``. ``ClipDataset`` batches hold no ``gt`` key
+unless the dataset was built supervised, so the label-free trainer cannot see ground truth.
+
+Each video is read once: ``extract_stmap`` caches the STMap, and the training cache
+(``train-<key>.npz``: STMap values resampled to ``fs`` plus the 2SR pseudo wave) is reused by every epoch and run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from pseudopulse.errors import DatasetError, PseudopulseError, SignalError
+from pseudopulse.io import atomic_path
+from pseudopulse.stmap import STMap
+
+TRAIN_CACHE_VERSION = 1
+PSEUDO_BAND_HZ = (0.7, 3.5)  # band-pass of the 2SR pseudo wave (design notes §6.2)
+MAX_GAP_S = 2.0  # longer face losses make a recording unusable for training (it is skipped and reported)
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+
+
+@dataclass(frozen=True)
+class TrainSource:
+    """One recording to train on. ``load_stmap() -> STMap``; ``load_gt() -> (t_s (N,), ppg (N,))`` seconds from the
+    first frame, or None (unlabeled). ``key`` identifies the content for the cache (e.g. path + size + mtime)."""
+
+    name: str
+    key: str
+    load_stmap: Callable[[], STMap]
+    load_gt: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None
+
+
+@dataclass(frozen=True)
+class TrainRecording:
+    """A recording ready for clipping: ``values`` (T, R, 3) float32 at ``fs`` Hz, ``pseudo`` (T,) float32 2SR wave,
+    ``gt`` (T,) float32 PPG only when built supervised."""
+
+    name: str
+    fs: float
+    values: np.ndarray
+    pseudo: np.ndarray
+    gt: np.ndarray | None = None
+
+    @property
+    def n_frames(self) -> int:
+        return int(len(self.values))
+
+
+# ---------------------------------------------------------------------------------------------- pseudo labels
+def pseudo_label(stmap: STMap, method: str = "2sr") -> np.ndarray:
+    """2SR pulse wave of a uniformly sampled STMap (T,), detrended and band-passed 0.7–3.5 Hz."""
+    from pseudopulse.methods import get_method
+    from pseudopulse.signal import clean_wave
+
+    fs = stmap.fs
+    wave = get_method(method).apply(stmap)
+    return clean_wave(wave, fs, PSEUDO_BAND_HZ).astype(np.float32)
+
+
+def _uniform(stmap: STMap, fs: float) -> STMap:
+    st = stmap.fill_gaps(max_gap_s=MAX_GAP_S)
+    ts = st.timestamps_s
+    if len(ts) < 2:
+        raise SignalError(f"STMap of {len(ts)} frame(s) is too short to train on")
+    dt = np.diff(ts)
+    if abs(1.0 / np.median(dt) - fs) > 1e-3 * fs or np.max(np.abs(dt - np.median(dt))) > 0.05 * np.median(dt):
+        st = st.resample(fs)
+    return st
+
+
+def _cache_file(cache_dir: Path, source: TrainSource, fs: float, method: str) -> Path:
+    ident = json.dumps({"key": source.key, "fs": fs, "method": method, "v": TRAIN_CACHE_VERSION}, sort_keys=True)
+    return cache_dir / f"train-{hashlib.sha1(ident.encode()).hexdigest()[:32]}.npz"
+
+
+def _load_or_build(source: TrainSource, fs: float, method: str, cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    file = None if cache_dir is None else _cache_file(cache_dir, source, fs, method)
+    if file is not None and file.is_file():
+        try:
+            with np.load(file) as d:
+                return d["values"].astype(np.float32), d["pseudo"].astype(np.float32)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            file.unlink(missing_ok=True)  # damaged: rebuild
+    st = _uniform(source.load_stmap(), fs)
+    values = np.asarray(st.values, dtype=np.float32)
+    pseudo = pseudo_label(st, method)
+    if file is not None:
+        with atomic_path(file) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, values=values, pseudo=pseudo)
+    return values, pseudo
+
+
+def _load_gt(source: TrainSource, n: int, fs: float) -> np.ndarray:
+    t_s, ppg = source.load_gt()
+    t_s, ppg = np.asarray(t_s, np.float64), np.asarray(ppg, np.float64)
+    frame_t = np.arange(n) / fs
+    if len(t_s) < 2 or t_s[-1] < frame_t[-1] - 1.0 or t_s[0] > 1.0:
+        raise DatasetError(
+            f"{source.name}: ground truth covers {t_s[0]:.1f}–{t_s[-1]:.1f} s but the video {frame_t[-1]:.1f} s; "
+            "supervised training needs GT over the whole video"
+        )
+    return np.interp(frame_t, t_s, ppg).astype(np.float32)
+
+
+def prepare_recordings(
+    sources: Sequence[TrainSource],
+    *,
+    fs: float,
+    cache_dir: str | Path | None = None,
+    supervised: bool = False,
+    method: str = "2sr",
+    progress: Callable[[int, int, str], None] | None = None,
+) -> tuple[list[TrainRecording], list[str]]:
+    """Load (or build and cache) every source. Returns (recordings, skipped) where ``skipped`` lists
+    "name: reason" for sources that cannot be used (unreadable video, no face, long face loss).
+
+    Ground truth is read only when ``supervised`` (then a source without ``load_gt`` is an error).
+    """
+    cache = None if cache_dir is None else Path(cache_dir)
+    out, skipped = [], []
+    for i, src in enumerate(sources):
+        if progress is not None:
+            progress(i, len(sources), src.name)
+        try:
+            values, pseudo = _load_or_build(src, fs, method, cache)
+        except PseudopulseError as e:
+            skipped.append(f"{src.name}: {e}")
+            continue
+        gt = None
+        if supervised:
+            if src.load_gt is None:
+                raise DatasetError(f"{src.name}: supervised training needs ground truth, but this recording has none")
+            gt = _load_gt(src, len(values), fs)
+        out.append(TrainRecording(name=src.name, fs=fs, values=values, pseudo=pseudo, gt=gt))
+    if progress is not None:
+        progress(len(sources), len(sources), "")
+    return out, skipped
+
+
+# ---------------------------------------------------------------------------------------------- sources
+def _file_key(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{int(st.st_mtime)}"
+
+
+def video_sources(paths: Sequence[str | Path], *, cache_dir: str | Path | None = None, roi: str = "face") -> list[TrainSource]:
+    """Unlabeled sources from video files (folders are searched for videos, non-recursively)."""
+    from pseudopulse.stmap import extract_stmap
+
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES)
+            if not found:
+                raise DatasetError(f"{p}: folder holds no video files ({', '.join(VIDEO_SUFFIXES)})")
+            files += found
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise DatasetError(f"{p}: no such video file or folder")
+    return [
+        TrainSource(
+            name=f.stem,
+            key=_file_key(f) + f"|{roi}",
+            load_stmap=(lambda f=f: extract_stmap(f, roi=roi, cache_dir=cache_dir)),
+        )
+        for f in files
+    ]
+
+
+def dataset_sources(
+    dataset, *, cache_dir: str | Path | None = None, exclude_subjects: Sequence[str] = (), roi: str = "face"
+) -> list[TrainSource]:
+    """Sources from a ``pseudopulse.datasets`` Dataset, minus the recordings of ``exclude_subjects`` (held out).
+
+    ``load_gt`` is attached but only called by supervised training.
+    """
+    from pseudopulse.stmap import extract_stmap
+
+    exclude = {str(s) for s in exclude_subjects}
+    out = []
+    for rec in dataset.recordings():
+        if rec.subject_id in exclude or rec.name in exclude:
+            continue
+
+        def load_stmap(rec=rec):
+            return extract_stmap(rec.video_path, roi=roi, cache_dir=cache_dir, fps=rec.fps, timestamps_s=rec.frame_timestamps())
+
+        def load_gt(rec=rec):
+            gt = rec.ground_truth()
+            if gt.ppg is None:
+                raise DatasetError(f"{rec.name}: ground truth has no PPG wave; supervised training needs one")
+            return gt.timestamps_s, gt.ppg
+
+        key = _file_key(Path(rec.video_path)) + f"|{roi}"
+        out.append(TrainSource(name=f"{dataset.name}/{rec.name}", key=key, load_stmap=load_stmap, load_gt=load_gt))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- clips
+class ClipDataset:
+    """Non-overlapping t-frame clips of every recording, served as longer raw windows.
+
+    A window is ``W`` frames with the anchor clip at offset ``a`` (``augment.window_layout``): room for a shift of
+    ±shift_max frames and for reading speed_max·t frames from the anchor start. Beyond a recording's ends the map
+    is reflect-padded. ``batch(indices)`` -> dict: ``raw`` (B, W, R, 3) float32, ``pseudo`` (B, t) float32,
+    ``ids`` list of "recording@start_frame", and ``gt`` (B, t) only when every recording carries GT
+    (supervised build).
+    """
+
+    def __init__(self, recordings: Sequence[TrainRecording], *, clip_frames: int, shift_max: int, speed_max: float):
+        from pseudopulse.model.augment import window_layout
+
+        if not recordings:
+            raise DatasetError("no usable training recordings (all were skipped or none were given)")
+        self.t = int(clip_frames)
+        self.a, self.w = window_layout(self.t, shift_max=shift_max, speed_max=speed_max)
+        self.recordings = list(recordings)
+        self.supervised = all(r.gt is not None for r in self.recordings)
+        rois = {r.values.shape[1] for r in self.recordings}
+        if len(rois) != 1:
+            raise DatasetError(f"recordings have different ROI counts {sorted(rois)}; train on STMaps of one grid")
+        self._padded = []
+        self.clips: list[tuple[int, int]] = []
+        for i, r in enumerate(self.recordings):
+            right = self.w - self.a - self.t
+            self._padded.append(np.pad(r.values, ((self.a, right), (0, 0), (0, 0)), mode="reflect"))
+            for s in range(0, r.n_frames - self.t + 1, self.t):
+                self.clips.append((i, s))
+        if not self.clips:
+            raise DatasetError(
+                f"every training recording is shorter than one {self.t}-frame clip; use longer videos or a shorter --clip-s"
+            )
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def batch(self, indices: Sequence[int]) -> dict:
+        raw, pseudo, gt, ids = [], [], [], []
+        for j in indices:
+            i, s = self.clips[int(j)]
+            r = self.recordings[i]
+            raw.append(self._padded[i][s : s + self.w])  # padded index s == original s - a
+            pseudo.append(r.pseudo[s : s + self.t])
+            if self.supervised:
+                gt.append(r.gt[s : s + self.t])
+            ids.append(f"{r.name}@{s}")
+        out = {"raw": np.stack(raw).astype(np.float32), "pseudo": np.stack(pseudo).astype(np.float32), "ids": ids}
+        if self.supervised:
+            out["gt"] = np.stack(gt).astype(np.float32)
+        return out
+
+
+def synth_sources(
+    n: int, *, seed: int, cache_dir: str | Path, duration_s: float = 30.0, width: int = 320, height: int = 240
+) -> list[TrainSource]:
+    """``n`` semi-synthetic clips (``synth.make_suite(n, seed)``) rendered once into ``cache_dir/synth``.
+
+    ``load_gt`` returns the rendered pulse (used only for supervised runs and held-out evaluation).
+    """
+    from pseudopulse.stmap import extract_stmap
+    from pseudopulse.synth import ground_truth, make_suite, render
+
+    folder = Path(cache_dir) / "synth"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, cfg in enumerate(make_suite(n, seed, duration_s=duration_s, width=width, height=height)):
+        path = folder / f"synth-s{seed}-{i:03d}-{cfg.seed}.mp4"
+
+        def load_stmap(cfg=cfg, path=path):
+            if not path.is_file():
+                render(cfg, path)
+            return extract_stmap(path, cache_dir=cache_dir)
+
+        def load_gt(cfg=cfg):
+            gt = ground_truth(cfg)
+            return gt.timestamps_s, gt.ppg
+
+        key = f"synth|{seed}|{i}|{cfg.seed}|{duration_s}|{width}x{height}"
+        out.append(TrainSource(name=f"synth/{seed}-{i:03d}", key=key, load_stmap=load_stmap, load_gt=load_gt))
+    return out
+
+
+def sources_from_spec(spec: str, *, cache_dir: str | Path | None, exclude_subjects: Sequence[str] = (), roi: str = "face") -> list[TrainSource]:
+    """Sources for one ``--data`` value: ``NAME:ROOT`` (a registered dataset), a dataset folder (layout detected),
+    a folder of videos, or one video file."""
+    from pseudopulse.datasets.base import DATASETS, get_dataset
+
+    name, sep, root = spec.partition(":")
+    if sep and name.lower().replace("_", "-") in {*DATASETS, "ubfc-rppg", "vipl-hr"}:
+        return dataset_sources(get_dataset(name, root), cache_dir=cache_dir, exclude_subjects=exclude_subjects, roi=roi)
+    p = Path(spec)
+    if p.is_file():
+        return video_sources([p], cache_dir=cache_dir, roi=roi)
+    if p.is_dir():
+        if any(f.suffix.lower() in VIDEO_SUFFIXES for f in p.iterdir() if f.is_file()):
+            return video_sources([p], cache_dir=cache_dir, roi=roi)
+        return dataset_sources(get_dataset(p), cache_dir=cache_dir, exclude_subjects=exclude_subjects, roi=roi)
+    raise DatasetError(f"--data {spec!r}: not a video, a folder or NAME:ROOT of a dataset ({', '.join(DATASETS)})")

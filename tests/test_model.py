@@ -1,0 +1,104 @@
+"""STMap network, input normalisation and the predictor (model as a method)."""
+
+import numpy as np
+import pytest
+import torch
+
+from pseudopulse.errors import ModelError, SignalError
+from pseudopulse.model import STMapNet, count_parameters, load_predictor
+from pseudopulse.model import predictor as predictor_mod
+from pseudopulse.model.normalize import normalize_clip, stmap_to_tensor
+from pseudopulse.train.checkpoint import export_model
+from pseudopulse.train.toy import toy_stmap
+
+
+def test_net_accepts_any_length_and_roi_count():
+    torch.manual_seed(0)
+    net = STMapNet().eval()
+    assert 200_000 < count_parameters(net) < 2_000_000
+    with torch.no_grad():
+        for r, t in ((25, 300), (25, 301), (9, 97), (16, 250)):
+            y = net(torch.randn(2, 3, r, t))
+            assert y.shape == (2, t) and torch.isfinite(y).all()
+    with pytest.raises(ValueError, match="expects"):
+        net(torch.randn(2, 25, 300))
+
+
+def test_net_maps_time_to_time_and_band_limits_its_output():
+    """Without the output band-limit, changing the input at the end of a 20-s clip leaves the first seconds of
+    the output unchanged (receptive field of a few seconds); with it, no power falls outside 40–250 bpm."""
+    torch.manual_seed(0)
+    limited = STMapNet().eval()
+    with torch.no_grad():
+        y = limited(torch.randn(2, 3, 25, 300))
+    power = torch.fft.rfft(y).abs() ** 2
+    f_bpm = torch.fft.rfftfreq(300, d=1 / 30.0) * 60
+    outside = (f_bpm < 40) | (f_bpm > 250)
+    assert power[:, outside].sum() < 1e-9 * power.sum()
+    net = STMapNet(band_bpm=None).eval()
+    x = torch.randn(1, 3, 25, 600)
+    x2 = x.clone()
+    x2[..., 500:] += 5.0
+    with torch.no_grad():
+        y, y2 = net(x), net(x2)
+    assert torch.allclose(y[:, :300], y2[:, :300], atol=1e-5)
+    assert not torch.allclose(y[:, 500:], y2[:, 500:])
+
+
+def test_normalize_clip_keeps_the_rgb_pulse_ratio_and_unit_roi_scale():
+    t = torch.arange(300) / 30.0
+    pulse = torch.sin(2 * torch.pi * 1.2 * t)
+    sig = torch.tensor([0.33, 0.77, 0.53])  # relative AC/DC of R, G, B
+    base = torch.tensor([180.0, 120.0, 100.0])[None, :, None, None] * (1 + torch.arange(4.0)[None, None, :, None])
+    x = base * (1 + 0.01 * sig[None, :, None, None] * pulse) + 0.0 * t
+    z = normalize_clip(x)
+    assert torch.isfinite(z).all()
+    assert torch.allclose(z.mean(-1), torch.zeros(1, 3, 4), atol=1e-5)
+    assert torch.allclose(z.pow(2).mean(dim=(1, 3)), torch.ones(1, 4), atol=2e-3)  # unit scale per ROI
+    amp = z[0, :, 2].std(-1)
+    assert torch.allclose(amp / amp[1], sig / sig[1], atol=1e-3)  # channel ratio preserved in every ROI
+    x[0, 1, 2, 10] = float("nan")
+    assert torch.isfinite(normalize_clip(x)).all()
+    t = stmap_to_tensor(np.zeros((100, 25, 3), np.float32))
+    assert t.shape == (1, 3, 25, 100)
+
+
+def test_load_predictor_without_weights_explains_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setattr(predictor_mod, "SHIPPED_WEIGHTS", tmp_path / "absent.pt")
+    with pytest.raises(ModelError, match="pseudopulse train"):
+        load_predictor()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="bad.pt"):
+        load_predictor(bad)
+    torch.save({"format": "other"}, tmp_path / "other.pt")
+    with pytest.raises(ModelError, match="not a pseudopulse-stmap-v1"):
+        load_predictor(tmp_path / "other.pt")
+
+
+def test_predictor_round_trip_matches_the_network(tmp_path):
+    torch.manual_seed(1)
+    net = STMapNet().eval()
+    export_model(tmp_path / "m.pt", net, fs=30.0, clip_s=10.0, info={"note": "test"})
+    pred = load_predictor(tmp_path / "m.pt")
+    assert pred.info == {"note": "test"} and pred.window == 300
+    st, _ = toy_stmap(75.0, duration_s=10.0, seed=2)
+    wave = pred.apply(st)
+    assert wave.shape == (st.n_frames,)
+    with torch.no_grad():
+        y = net(normalize_clip(stmap_to_tensor(st.values)))[0].double().numpy()
+    y = (y - y.mean()) / y.std()
+    assert np.corrcoef(wave, y)[0, 1] > 0.99999  # one window: the prediction is the z-scored network output
+    assert np.allclose(wave, y, rtol=1e-2, atol=1e-2)
+    long_st, _ = toy_stmap(75.0, duration_s=33.0, seed=3)
+    assert pred.apply(long_st).shape == (long_st.n_frames,)
+    with pytest.raises(SignalError, match="too short"):
+        pred.apply(toy_stmap(75.0, duration_s=1.0)[0])
+
+
+def test_predictor_follows_the_stmap_timestamps_at_another_rate(tmp_path):
+    torch.manual_seed(2)
+    export_model(tmp_path / "m.pt", STMapNet(), fs=30.0, clip_s=10.0)
+    st, _ = toy_stmap(70.0, duration_s=15.0, fs=25.0, seed=4)
+    wave = load_predictor(tmp_path / "m.pt").apply(st)
+    assert wave.shape == (st.n_frames,) and np.isfinite(wave).all()

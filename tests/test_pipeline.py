@@ -1,0 +1,67 @@
+"""The whole chain — decode -> face -> STMap -> method -> HR — on semi-synthetic clips with a known pulse,
+and the CLI front door."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pseudopulse import predict
+from pseudopulse.errors import PseudopulseError
+from pseudopulse.synth import SynthConfig, render
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clips")
+    out = {}
+    for hr in (54.0, 72.0, 110.0):
+        cfg = SynthConfig(hr_bpm=hr, duration_s=10.0, fps=30.0, width=640, height=480, seed=int(hr), crf=18)
+        out[hr] = (render(cfg, root / f"hr{int(hr)}.mp4"), root / f"hr{int(hr)}.mp4")
+    return out
+
+
+@pytest.mark.parametrize("hr", [54.0, 72.0, 110.0])
+def test_whole_chain_recovers_known_rate(clips, hr):
+    truth, path = clips[hr]
+    result = predict(path, method="pos")
+    assert result.hr_bpm == pytest.approx(truth.mean_hr_bpm, abs=2.0)
+    assert result.face_lost_s == 0.0
+    assert result.n_frames == 300
+    assert result.fps == pytest.approx(30.0, abs=0.01)
+    assert np.isfinite(result.snr_db)
+
+
+def test_predict_json_prints_exactly_one_object(clips, tmp_path):
+    truth, path = clips[72.0]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pseudopulse", "predict", str(path), "--json", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    doc = json.loads(proc.stdout)  # the whole stdout is one JSON object
+    for key in ("hr_bpm", "snr_db", "method", "fps", "n_frames", "duration_s", "face_lost_s"):
+        assert key in doc
+    assert doc["hr_bpm"] == pytest.approx(truth.mean_hr_bpm, abs=2.0)
+    saved = json.loads((tmp_path / "hr72.json").read_text())
+    assert len(saved["wave"]) == len(saved["timestamps_s"]) == doc["n_frames"]
+    table = np.loadtxt(tmp_path / "hr72.csv", delimiter=",", skiprows=1)
+    assert table.shape == (doc["n_frames"], 2)
+    assert (tmp_path / "hr72.png").stat().st_size > 10_000
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path):
+    bogus = tmp_path / "bogus.mp4"
+    bogus.write_text("not a video")
+    proc = subprocess.run([sys.executable, "-m", "pseudopulse", "predict", str(bogus)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "bogus.mp4" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_method_is_refused_before_decoding(clips):
+    _, path = clips[72.0]
+    with pytest.raises((PseudopulseError, ValueError), match="pos"):
+        predict(path, method="nonsense")
