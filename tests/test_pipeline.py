@@ -18,7 +18,7 @@ def clips(tmp_path_factory):
     root = tmp_path_factory.mktemp("clips")
     out = {}
     for hr in (54.0, 72.0, 110.0):
-        cfg = SynthConfig(hr_bpm=hr, duration_s=10.0, fps=30.0, width=640, height=480, seed=int(hr), crf=18)
+        cfg = SynthConfig(hr_bpm=hr, duration_s=10.0, fps=30.0, width=640, height=480, seed=int(hr), crf=10)
         out[hr] = (render(cfg, root / f"hr{int(hr)}.mp4"), root / f"hr{int(hr)}.mp4")
     return out
 
