@@ -38,12 +38,12 @@ class DetectorResult:
 
 
 def _mp_face_detection():
-    import mediapipe as mp
+    from pseudopulse.face.detector import mediapipe_solutions
 
     from pseudopulse.face.detector import quiet_native_stderr
 
     with quiet_native_stderr():
-        det = mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
+        det = mediapipe_solutions().face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
         det.process(np.zeros((64, 64, 3), np.uint8))
 
     def detect(rgb: np.ndarray) -> Box | None:

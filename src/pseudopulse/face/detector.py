@@ -34,6 +34,23 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
+def mediapipe_solutions():
+    """MediaPipe's legacy ``solutions`` package (face mesh, face detection; weights inside the wheel).
+
+    Raises ``FaceError`` with the fix when mediapipe is missing or is a release without ``solutions``
+    (0.10.22+ and 1.x ship no legacy API / no models)."""
+    try:
+        import mediapipe as mp
+
+        return mp.solutions
+    except (ImportError, AttributeError) as e:
+        raise FaceError(
+            f"mediapipe's face mesh is unavailable ({e}); pseudopulse needs mediapipe>=0.10.14,<=0.10.21 "
+            "(later releases dropped the legacy `solutions` API and its bundled models): "
+            "pip install 'mediapipe==0.10.21'"
+        ) from None
+
+
 class FaceMeshDetector:
     """Detect one face per frame and return its 468 landmarks in pixels.
 
@@ -45,12 +62,9 @@ class FaceMeshDetector:
     name = DETECTOR_NAME
 
     def __init__(self, *, tracking: bool = True, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
-        try:
-            import mediapipe as mp
-        except ImportError as e:  # pragma: no cover - mediapipe is a hard dependency
-            raise FaceError(f"mediapipe is not importable ({e}); install mediapipe>=0.10.14,<0.11") from None
+        face_mesh = mediapipe_solutions().face_mesh
         with quiet_native_stderr():
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
+            self._mesh = face_mesh.FaceMesh(
                 static_image_mode=not tracking,
                 max_num_faces=1,
                 refine_landmarks=False,

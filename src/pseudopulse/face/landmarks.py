@@ -40,7 +40,9 @@ def _ordered_loop(edges) -> np.ndarray:
 def mesh_index_sets() -> dict[str, np.ndarray]:
     """Landmark index arrays: ``face_oval`` (ordered polygon), ``left_eye_region``/``right_eye_region``
     (eye + eyebrow points, excluded via their convex hull), ``lips`` (excluded via convex hull)."""
-    from mediapipe.python.solutions import face_mesh_connections as c
+    from pseudopulse.face.detector import mediapipe_solutions
+
+    c = mediapipe_solutions().face_mesh_connections
 
     return {
         "face_oval": _ordered_loop(c.FACEMESH_FACE_OVAL),

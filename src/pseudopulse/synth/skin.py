@@ -56,10 +56,10 @@ def hull_mask(shape: tuple[int, int], points_xy: np.ndarray, grow_px: float = 0.
 def face_landmarks() -> np.ndarray:
     """MediaPipe face-mesh landmarks of the photo: read-only (468, 2) float pixel coordinates (x, y)."""
     import cv2  # noqa: F401  (mediapipe needs cv2 importable first)
-    import mediapipe as mp
+    from pseudopulse.face.detector import mediapipe_solutions
 
     rgb = face_photo()
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False) as mesh:
+    with mediapipe_solutions().face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False) as mesh:
         res = mesh.process(np.ascontiguousarray(rgb))
     if not res.multi_face_landmarks:
         raise FaceError(f"MediaPipe face mesh found no face in matplotlib's {PHOTO_NAME}; check the mediapipe install")
@@ -83,9 +83,9 @@ def skin_colour(rgb: np.ndarray) -> np.ndarray:
 def photo_skin_mask() -> np.ndarray:
     """Soft skin mask of the photo: read-only (600, 512) float32 weights in [0, 1] (1 = facial skin)."""
     import cv2
-    import mediapipe as mp
+    from pseudopulse.face.detector import mediapipe_solutions
 
-    fm = mp.solutions.face_mesh
+    fm = mediapipe_solutions().face_mesh
     rgb = face_photo()
     shape = rgb.shape[:2]
     xy = face_landmarks()
