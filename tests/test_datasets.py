@@ -42,12 +42,14 @@ def test_ubfc_layout_relative_timestamps_and_repeats(tmp_path):
     gt = ds.recording("subject4").ground_truth()
     assert gt.timestamps_s[0] == 0.0  # made relative to the first GT timestamp (23.575 s)
     assert gt.timestamps_s[-1] == pytest.approx(59 / 30, abs=2e-3)
-    # ms-rounded times at 30 fps never repeat here; a repeated timestamp is merged (mean of the two samples)
+    # line 3 is each frame's capture time: the recording's frame clock is the GT clock, sample for frame
+    np.testing.assert_array_equal(ds.recording("subject4").frame_timestamps(), gt.timestamps_s)
+    # a repeated (ms-rounded) timestamp is spread to the next distinct one; every sample stays its own frame
     p = tmp_path / "subject4" / "ground_truth.txt"
     p.write_text(ubfc_gt_text([1.0, 3.0, 5.0, 7.0], [70, 70, 70, 70], [23.5, 23.533, 23.533, 23.6]))
     gt = read_ubfc_ground_truth(p)
-    np.testing.assert_allclose(gt.timestamps_s, [0.0, 0.033, 0.1], atol=1e-9)
-    np.testing.assert_allclose(gt.ppg, [1.0, 4.0, 7.0])
+    np.testing.assert_allclose(gt.timestamps_s, [0.0, 0.033, 0.0665, 0.1], atol=1e-9)
+    np.testing.assert_allclose(gt.ppg, [1.0, 3.0, 5.0, 7.0])
 
 
 def test_ubfc_malformed_ground_truth_names_file_line_and_value(tmp_path):

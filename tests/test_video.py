@@ -124,3 +124,15 @@ def test_truncated_file_decodes_what_it_can(tmp_path):
     assert 10 < n < 60
     messages = [str(w.message) for w in caught]
     assert any("cut.avi" in m and f"after {n} frames" in m and "lost" in m for m in messages), messages
+
+
+def test_atomic_write_gives_normal_file_mode(tmp_path):
+    import os
+
+    from pseudopulse.io import atomic_write_text
+
+    atomic_write_text(tmp_path / "a.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left behind

@@ -49,7 +49,7 @@ def gt_recording_hr(recording) -> float:
     if gt.ppg is None:
         return float(np.mean(gt.hr_bpm))
     t = gt.timestamps_s
-    fs = 1.0 / float(np.median(np.diff(t)))
+    fs = (len(t) - 1) / float(t[-1] - t[0])
     grid = t[0] + np.arange(int((t[-1] - t[0]) * fs)) / fs
     return estimate_hr(np.interp(grid, t, gt.ppg), fs=fs).hr_bpm
 

@@ -240,6 +240,26 @@ def merge_repeated_times(t: np.ndarray, *series: np.ndarray | None) -> tuple[np.
     return (uniq, *out)
 
 
+def spread_repeated_times(t: np.ndarray) -> np.ndarray:
+    """Make non-decreasing per-sample times strictly increasing by spreading each run of equal values evenly up
+    to the next distinct value (loggers with ms resolution repeat stamps; each sample is still its own frame).
+    A run at the very end is spread by the median interval."""
+    t = np.asarray(t, dtype=np.float64).copy()
+    if len(t) < 2:
+        return t
+    step = float(np.median(np.diff(t)[np.diff(t) > 0])) if np.any(np.diff(t) > 0) else 1.0
+    i = 0
+    while i < len(t):
+        j = i
+        while j + 1 < len(t) and t[j + 1] == t[i]:
+            j += 1
+        if j > i:
+            nxt = t[j + 1] if j + 1 < len(t) else t[i] + (j - i + 1) * step
+            t[i : j + 1] = t[i] + (nxt - t[i]) * np.arange(j - i + 1) / (j - i + 1)
+        i = j + 1
+    return t
+
+
 def natural_key(s: str):
     """Sort key that orders 'subject9' before 'subject10'."""
     import re

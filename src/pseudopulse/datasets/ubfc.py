@@ -6,7 +6,12 @@ whitespace-separated numbers, one value per video frame: line 1 = PPG (CMS50E ox
 the oximeter), line 3 = timestamps (s). GT HR per clip is computed from the PPG line with the same routine as the
 prediction (the paper's protocol), so a garbage HR line (real subject20) does not matter; an unreadable or
 implausible HR line is dropped with a warning. Timestamps are made relative to their first value (they start
-at 17–24 s in some real files) and repeated timestamps (ms logging) are merged.
+at 17–24 s in some real files); repeated timestamps (ms logging) are spread evenly to the next distinct one.
+
+Frame times: line 3 is the capture time of each video frame (one PPG sample per frame), and capture is
+irregular — intervals vary by ~10 ms and real files have gaps of up to 0.9 s that the video container's constant
+frame rate hides. So the recording's frame timestamps are taken from line 3 as well: video frame i and PPG
+sample i share one clock, sample-exact.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pseudopulse.datasets.base import Dataset, GroundTruth, Recording, merge_repeated_times
+from pseudopulse.datasets.base import Dataset, GroundTruth, Recording, spread_repeated_times
 from pseudopulse.datasets.parse import check_increasing, parse_floats, read_text
 from pseudopulse.errors import DatasetError
 
@@ -45,8 +50,13 @@ def read_ubfc_ground_truth(path: Path) -> GroundTruth:
         )
     check_increasing(t, path, "timestamps", first_line=l_t, one_line=True)
     hr = _read_hr_line(s_hr, path, l_hr, len(t))
-    t, ppg, hr = merge_repeated_times(t, ppg, hr)
-    return GroundTruth(timestamps_s=t - t[0], ppg=ppg, hr_bpm=hr, source=str(path))
+    t = spread_repeated_times(t - t[0])
+    return GroundTruth(timestamps_s=t, ppg=ppg, hr_bpm=hr, source=str(path))
+
+
+def read_ubfc_frame_times(path: Path) -> np.ndarray:
+    """Capture time of each video frame (s, 0 at the first frame) from line 3 of ``ground_truth.txt``."""
+    return read_ubfc_ground_truth(path).timestamps_s
 
 
 def _read_hr_line(text: str, path: Path, lineno: int, n: int) -> np.ndarray | None:
@@ -107,6 +117,8 @@ class UBFCDataset(Dataset):
                     video_path=video,
                     gt_path=gt,
                     gt_reader=read_ubfc_ground_truth,
+                    times_path=gt,
+                    times_reader=read_ubfc_frame_times,
                 )
             )
         return recs

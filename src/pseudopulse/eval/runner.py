@@ -6,8 +6,8 @@ per-clip numbers), and never raises: a failing recording comes back with its err
 ``EvalResult.failures`` by name while the others go on. Warnings raised inside a worker are returned and
 re-issued in the parent. Frame-level progress travels back over a queue to ``progress``.
 
-Evaluation grid: the STMap's own frame times when they are regular (every interval within 5 % of the median),
-else a uniform grid (the dataset's ``eval_fs`` — 30 Hz for VIPL-HR — or the median frame rate). Ground truth is
+Evaluation grid: the STMap's own frame times when they are regular (every interval within 5 % of the mean),
+else a uniform grid (the dataset's ``eval_fs`` — 30 Hz for VIPL-HR — or the mean frame rate). Ground truth is
 interpolated onto the grid by timestamps (``align_ground_truth``) and the grid is cut to the overlap.
 """
 
@@ -169,15 +169,12 @@ class EvalProgress:
 
 # ---------------------------------------------------------------------------------------------- one recording
 def _eval_grid(stmap, eval_fs: float | None):
-    ts = stmap.timestamps_s
-    dt = np.diff(ts)
-    med = float(np.median(dt))
-    regular = np.max(np.abs(dt - med)) / med <= REGULAR_TOLERANCE
+    regular = stmap.is_uniform(REGULAR_TOLERANCE)
     if eval_fs is None and regular:
-        return stmap, 1.0 / med
-    fs = float(eval_fs) if eval_fs else 1.0 / med
-    if eval_fs and regular and abs(1.0 / med - fs) / fs < 1e-3:
-        return stmap, 1.0 / med
+        return stmap, stmap.fs
+    fs = float(eval_fs) if eval_fs else stmap.fs
+    if eval_fs and regular and abs(stmap.fs - fs) / fs < 1e-3:
+        return stmap, stmap.fs
     return stmap.resample(fs), fs
 
 

@@ -47,6 +47,7 @@ class VideoReader:
         self._timestamps_override = None if timestamps_s is None else np.asarray(timestamps_s, dtype=np.float64)
         self.decode_errors: list[str] = []  # what went wrong after some frames decoded (truncated files)
         self.frames_read = 0
+        self._out_of_timestamps = False
         self._container = None
         self._images: list[Path] | None = None
         if not self.path.exists():
@@ -93,6 +94,13 @@ class VideoReader:
             raise VideoError(f"{self.path}: has no video stream (found: {kinds})")
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
+        ts = self._timestamps_override
+        if ts is not None and stream.frames and stream.frames > len(ts) + 2:
+            warnings.warn(
+                f"{self.path}: {len(ts)} timestamps given for a video of {stream.frames} frames; only the first "
+                f"{len(ts)} frames ({ts[-1] - ts[0]:.2f} s) are used",
+                stacklevel=3,
+            )
         self._stream = stream
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else None
@@ -145,6 +153,7 @@ class VideoReader:
                 break
             if self._timestamps_override is not None:
                 if self.frames_read >= len(self._timestamps_override):
+                    self._out_of_timestamps = True  # warned at open; not a decoding loss
                     break
                 t = float(self._timestamps_override[self.frames_read])
             elif self._fps_override:
@@ -169,7 +178,7 @@ class VideoReader:
             detail = f" ({self.decode_errors[0]})" if self.decode_errors else ""
             raise VideoError(f"{self.path}: no frame could be decoded{detail}")
         expected = self.info.n_frames_hint
-        if not self.decode_errors and expected and self.frames_read < expected - 1:
+        if not self.decode_errors and not self._out_of_timestamps and expected and self.frames_read < expected - 1:
             self.decode_errors.append(f"stream ended early: the container declares {expected} frames")
         if self.decode_errors:
             lost = f"; about {expected - self.frames_read} of {expected} frames lost" if expected else ""

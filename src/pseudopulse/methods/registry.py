@@ -22,7 +22,7 @@ from pseudopulse.methods.pos import pos
 from pseudopulse.methods.ssr import ssr
 
 MAX_GAP_S = 1.0
-VFR_TOLERANCE = 0.05  # relative deviation of frame intervals from their median above which we resample
+VFR_TOLERANCE = 0.05  # relative deviation of frame intervals from the mean above which we resample
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,11 @@ class Method:
             raise SignalError(f"{self.name}: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
         filled = stmap.fill_gaps(max_gap_s=MAX_GAP_S)
         ts = filled.timestamps_s
-        dt = np.diff(ts)
-        med = float(np.median(dt))
-        if med <= 0 or not np.all(dt > 0):
+        if not np.all(np.diff(ts) > 0):
             raise SignalError(f"{self.name}: STMap timestamps must be strictly increasing")
-        if np.max(np.abs(dt - med)) / med <= VFR_TOLERANCE:
-            return self.fn(self._input(filled), fs=1.0 / med, **kwargs)
-        fs = 1.0 / med
+        fs = filled.fs
+        if filled.is_uniform(VFR_TOLERANCE):
+            return self.fn(self._input(filled), fs=fs, **kwargs)
         uniform = filled.resample(fs)
         wave = self.fn(self._input(uniform), fs=fs, **kwargs)
         return np.interp(ts, uniform.timestamps_s, wave)

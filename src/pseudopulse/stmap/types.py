@@ -64,14 +64,28 @@ class STMap:
         if self.n_frames < 2:
             return 0.0
         ts = self.timestamps_s
-        return float(ts[-1] - ts[0] + np.median(np.diff(ts)))
+        return float((ts[-1] - ts[0]) * self.n_frames / (self.n_frames - 1))
 
     @property
     def fs(self) -> float | None:
-        """Frame rate in Hz derived from the timestamps (median interval); None with < 2 frames."""
+        """Mean frame rate in Hz, (T − 1) / (t_last − t_first); None with < 2 frames.
+
+        The mean, not the median interval: timestamps logged with ms resolution (UBFC) make every interval
+        33 or 34 ms, and a median of 33 ms would read 30 fps as 30.3 fps (and every heart rate 1 % high)."""
         if self.n_frames < 2:
             return None
-        return float(1.0 / np.median(np.diff(self.timestamps_s)))
+        ts = self.timestamps_s
+        return float((self.n_frames - 1) / (ts[-1] - ts[0]))
+
+    def is_uniform(self, tolerance: float = 0.05) -> bool:
+        """True when every frame interval is within ``tolerance`` (relative) of the mean interval 1/fs.
+
+        Uniform maps are used at ``fs`` as they are; others (variable frame rate, capture gaps) are resampled."""
+        if self.n_frames < 2:
+            return False
+        dt = np.diff(self.timestamps_s)
+        mean = 1.0 / self.fs
+        return bool(np.all(dt > 0) and np.max(np.abs(dt - mean)) <= tolerance * mean)
 
     @property
     def lost_s(self) -> float:

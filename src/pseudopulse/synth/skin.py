@@ -56,10 +56,12 @@ def hull_mask(shape: tuple[int, int], points_xy: np.ndarray, grow_px: float = 0.
 def face_landmarks() -> np.ndarray:
     """MediaPipe face-mesh landmarks of the photo: read-only (468, 2) float pixel coordinates (x, y)."""
     import cv2  # noqa: F401  (mediapipe needs cv2 importable first)
-    from pseudopulse.face.detector import mediapipe_solutions
+    from pseudopulse.face.detector import mediapipe_solutions, quiet_native_stderr
 
     rgb = face_photo()
-    with mediapipe_solutions().face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False) as mesh:
+    with quiet_native_stderr(), mediapipe_solutions().face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=1, refine_landmarks=False
+    ) as mesh:
         res = mesh.process(np.ascontiguousarray(rgb))
     if not res.multi_face_landmarks:
         raise FaceError(f"MediaPipe face mesh found no face in matplotlib's {PHOTO_NAME}; check the mediapipe install")

@@ -73,8 +73,7 @@ def _uniform(stmap: STMap, fs: float) -> STMap:
     ts = st.timestamps_s
     if len(ts) < 2:
         raise SignalError(f"STMap of {len(ts)} frame(s) is too short to train on")
-    dt = np.diff(ts)
-    if abs(1.0 / np.median(dt) - fs) > 1e-3 * fs or np.max(np.abs(dt - np.median(dt))) > 0.05 * np.median(dt):
+    if abs(st.fs - fs) > 1e-3 * fs or not st.is_uniform(0.05):
         st = st.resample(fs)
     return st
 
