@@ -65,3 +65,19 @@ def test_unknown_method_is_refused_before_decoding(clips):
     _, path = clips[72.0]
     with pytest.raises((PseudopulseError, ValueError), match="pos"):
         predict(path, method="nonsense")
+
+
+@pytest.mark.parametrize("hr", [54.0, 110.0])
+def test_default_predictor_is_the_shipped_label_free_model(clips, hr):
+    truth, path = clips[hr]
+    result = predict(path)
+    assert result.method == "model"
+    assert result.hr_bpm == pytest.approx(truth.mean_hr_bpm, abs=2.0)
+
+
+def test_bad_checkpoint_is_refused_before_decoding(clips, tmp_path):
+    _, path = clips[72.0]
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(PseudopulseError, match="model.pt"):
+        predict(path, method="model", checkpoint=bad)

@@ -116,3 +116,18 @@ def test_non_finite_wave_is_refused():
     x[10] = np.nan
     with pytest.raises(SignalError, match="non-finite"):
         psd(x, fs=30.0)
+
+
+def test_harmonic_check_prefers_the_fundamental():
+    fs = 30.0
+    t = np.arange(300) / fs
+    f0 = 52 / 60
+    x = 0.8 * np.sin(2 * np.pi * f0 * t) + 1.0 * np.sin(2 * np.pi * 2 * f0 * t + 0.4)  # harmonic dominates
+    assert heart_rate(x, fs=fs) == pytest.approx(104, abs=0.5)  # off by default: the highest peak
+    assert heart_rate(x, fs=fs, subharmonic_ratio=0.3) == pytest.approx(52, abs=0.5)
+    # a genuinely fast pulse with a weak component at half its rate keeps its own rate
+    y = 0.2 * np.sin(2 * np.pi * f0 * t) + 1.0 * np.sin(2 * np.pi * 2 * f0 * t + 0.4)
+    assert heart_rate(y, fs=fs, subharmonic_ratio=0.3) == pytest.approx(104, abs=0.5)
+    # an unrelated second peak (not at half the top) changes nothing
+    z = 0.9 * np.sin(2 * np.pi * 1.5 * t) + 1.0 * np.sin(2 * np.pi * 2.0 * t)
+    assert heart_rate(z, fs=fs, subharmonic_ratio=0.3) == pytest.approx(120, abs=0.5)

@@ -12,6 +12,7 @@ from pseudopulse.errors import SignalError
 from pseudopulse.signal import DEFAULT_BAND_HZ, detect_beats, estimate_hr
 
 MIN_DURATION_S = 5.0  # shorter clips give too few beats for a spectral heart rate
+DEFAULT_METHOD = "model"  # the shipped label-free network (pseudopulse/weights/MODEL_CARD.md)
 
 
 @dataclass(frozen=True)
@@ -54,30 +55,27 @@ class PredictResult:
         }
 
 
-def resolve_predictor(method: str):
-    """A method name from ``pseudopulse.methods.METHODS``, or ``model`` for the trained network."""
-    if method == "model":
-        from pseudopulse.model import load_predictor
-
-        return load_predictor()
-    from pseudopulse.methods import get_method
-
-    return get_method(method)
-
-
-def predict_stmap(stmap, method: str = "pos", band_hz: tuple[float, float] = DEFAULT_BAND_HZ, source: str = "") -> PredictResult:
+def predict_stmap(
+    stmap,
+    method: str = DEFAULT_METHOD,
+    band_hz: tuple[float, float] = DEFAULT_BAND_HZ,
+    source: str = "",
+    checkpoint: str | Path | None = None,
+) -> PredictResult:
     """Heart rate from an already extracted STMap."""
+    from pseudopulse.eval.predictors import resolve_predictor
+
     fs = stmap.fs
     if fs is None or stmap.duration_s < MIN_DURATION_S:
         raise SignalError(
             f"{source or 'video'}: {stmap.duration_s:.1f} s of video is too short; at least {MIN_DURATION_S:.0f} s is needed"
         )
-    predictor = resolve_predictor(method)
-    raw = np.asarray(predictor.apply(stmap), dtype=np.float64)
+    predictor = resolve_predictor(method, checkpoint)
+    raw = np.asarray(predictor.fn(stmap), dtype=np.float64)
     ts = stmap.timestamps_s
     grid = ts[0] + np.arange(int(np.floor((ts[-1] - ts[0]) * fs)) + 1) / fs
     uniform = np.interp(grid, ts, raw)  # VFR video: the wave onto a uniform grid before spectra
-    est = estimate_hr(uniform, fs, band_hz)
+    est = estimate_hr(uniform, fs, band_hz, predictor.subharmonic_ratio)
     wave = (est.wave - est.wave.mean()) / (est.wave.std() + 1e-12)
     beats = detect_beats(wave, fs, est.hr_bpm)
     return PredictResult(
@@ -101,8 +99,9 @@ def predict_stmap(stmap, method: str = "pos", band_hz: tuple[float, float] = DEF
 
 def predict(
     path: str | Path,
-    method: str = "pos",
+    method: str = DEFAULT_METHOD,
     *,
+    checkpoint: str | Path | None = None,
     roi: str = "face",
     band_hz: tuple[float, float] = DEFAULT_BAND_HZ,
     fps: float | None = None,
@@ -111,14 +110,16 @@ def predict(
 ) -> PredictResult:
     """Heart rate of the person in a video file or frame folder.
 
-    ``method``: a training-free method (``pos``, ``chrom``, ``2sr``, ...; see ``pseudopulse.methods.METHODS``)
-    or ``model`` (the shipped label-free network). ``roi``: ``face`` (detect and track a face) or
+    ``method``: ``model`` (default: the shipped label-free network, or ``checkpoint`` — a model file from
+    ``pseudopulse train``/``adapt``) or a training-free method (``pos``, ``chrom``, ``2sr``, ...; see
+    ``pseudopulse.methods.METHODS``). ``roi``: ``face`` (detect and track a face) or
     ``full-frame`` (the video is already a skin crop). ``band_hz``: heart-rate search band in Hz.
     ``fps`` overrides timestamps (frame folders without timestamps). Raises a ``PseudopulseError``
     subclass with a specific message on bad input.
     """
+    from pseudopulse.eval.predictors import resolve_predictor
     from pseudopulse.stmap import extract_stmap
 
-    resolve_predictor(method)  # fail fast on an unknown method, before decoding
+    resolve_predictor(method, checkpoint)  # fail fast on an unknown method or a bad model file, before decoding
     stmap = extract_stmap(path, roi=roi, fps=fps, cache_dir=cache_dir, progress=progress)
-    return predict_stmap(stmap, method=method, band_hz=band_hz, source=str(path))
+    return predict_stmap(stmap, method=method, band_hz=band_hz, source=str(path), checkpoint=checkpoint)

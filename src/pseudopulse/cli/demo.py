@@ -15,7 +15,7 @@ from pseudopulse.cli.common import console, err_console, progress_bar, run_cli
 @app.command()
 @run_cli
 def demo(
-    method: str = typer.Option("pos", "--method", "-m", help="Method to run (see `pseudopulse predict --help`)."),
+    method: str = typer.Option("model", "--method", "-m", help="Method to run (see `pseudopulse predict --help`)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Keep the clip and the prediction files here."),
     seed: int = typer.Option(0, help="Seed of the generated clip."),
 ):

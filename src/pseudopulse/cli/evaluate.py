@@ -62,7 +62,7 @@ def report(result, paths: dict, figures: dict, json_out: bool) -> None:
 def evaluate(
     dataset: str = typer.Option(..., "--dataset", "-d", help="ubfc, pure, vipl, v4v, folder, or a folder path (layout detected)."),
     root: Optional[Path] = typer.Option(None, "--root", help="Dataset root folder (not needed when --dataset is a path)."),
-    method: str = typer.Option("pos", "--method", "-m", help="pos, chrom, 2sr, green, ica, pbv, lgi, or model."),
+    method: str = typer.Option("model", "--method", "-m", help="model (label-free network), or pos, chrom, 2sr, green, ica, pbv, lgi."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default results/eval-<dataset>-<method>)."),
     checkpoint: Optional[Path] = typer.Option(None, help="Model file for --method model (default: shipped weights)."),
     protocol: Optional[str] = typer.Option(None, help="ubfc, pure, vipl, v4v, pure->ubfc, all (default: the dataset's)."),

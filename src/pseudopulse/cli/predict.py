@@ -17,7 +17,8 @@ from pseudopulse.signal import DEFAULT_BAND_HZ
 @run_cli
 def predict(
     video: Path = typer.Argument(..., help="Video file (any format ffmpeg reads) or a folder of image frames."),
-    method: str = typer.Option("pos", "--method", "-m", help="pos, chrom, 2sr, green, ica, pbv, lgi, or model."),
+    method: str = typer.Option("model", "--method", "-m", help="model (label-free network), or pos, chrom, 2sr, green, ica, pbv, lgi."),
+    checkpoint: Optional[Path] = typer.Option(None, help="Model file from `pseudopulse train`/`adapt` (default: shipped weights)."),
     roi: str = typer.Option("face", help="face (detect + track) or full-frame (video is already a skin crop)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for <name>.csv/.json/.png (wave, summary, plot)."),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout (logs go to stderr)."),
@@ -30,7 +31,7 @@ def predict(
     from pseudopulse.api import predict as run_predict
 
     with progress_bar(f"decoding {video.name}", enabled=not no_progress) as update:
-        result = run_predict(video, method=method, roi=roi, band_hz=tuple(band), fps=fps, cache_dir=cache, progress=update)
+        result = run_predict(video, method=method, checkpoint=checkpoint, roi=roi, band_hz=tuple(band), fps=fps, cache_dir=cache, progress=update)
     written = {}
     if out is not None:
         from pseudopulse.report import write_prediction

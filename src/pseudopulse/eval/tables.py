@@ -69,6 +69,8 @@ def _fmt(v, key: str) -> str:
 def _recordings_line(result: EvalResult) -> str:
     n = len(result.recordings)
     if result.subset == "all":
+        if result.method == "model":
+            return f"all {n} of the dataset (a trained model may have seen some of them, without labels)"
         return f"all {n} of the dataset (training-free: no training data to exclude)"
     return f"{n}, the {result.subset} part of split {result.protocol!r} ({result.split_rule})"
 

@@ -27,8 +27,12 @@ def clean_wave(x: np.ndarray, fs: float, band_hz: tuple[float, float] = DEFAULT_
     return bandpass(detrend(np.asarray(x, dtype=np.float64), lam), fs, band_hz)
 
 
-def estimate_hr(x: np.ndarray, fs: float, band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> HREstimate:
-    """Heart rate (bpm, PSD peak in ``band_hz``) and SNR (dB) of a raw pulse wave sampled at ``fs`` Hz."""
+def estimate_hr(
+    x: np.ndarray, fs: float, band_hz: tuple[float, float] = DEFAULT_BAND_HZ, subharmonic_ratio: float | None = None
+) -> HREstimate:
+    """Heart rate (bpm, PSD peak in ``band_hz``) and SNR (dB) of a raw pulse wave sampled at ``fs`` Hz.
+
+    ``subharmonic_ratio``: the harmonic check of ``spectrum.peak_frequency`` (None = plain highest peak)."""
     wave = clean_wave(x, fs, band_hz)
-    hr = heart_rate(wave, fs, band_hz)
+    hr = heart_rate(wave, fs, band_hz, subharmonic_ratio=subharmonic_ratio)
     return HREstimate(hr_bpm=hr, snr_db=snr_db(wave, fs, hr), wave=wave, fs=float(fs), band_hz=tuple(band_hz))
