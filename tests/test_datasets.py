@@ -308,3 +308,13 @@ def test_selection_subset_rules(tmp_path):
     _fake_ubfc(tmp_path / "few", [3, 4])
     with pytest.raises(DatasetError, match="test part of split 'ubfc'.*holds no recording.*--subset all"):
         select_recordings(UBFCDataset(tmp_path / "few"), kind="model")
+
+
+def test_ubfc_frame_times_never_parse_the_labels(tmp_path):
+    from pseudopulse.datasets.ubfc import read_ubfc_frame_times
+
+    p = tmp_path / "ground_truth.txt"
+    p.write_text("not a ppg line\nnot an hr line\n  2.3500000e+01  2.3533000e+01  2.3533000e+01  2.3600000e+01\n")
+    np.testing.assert_allclose(read_ubfc_frame_times(p), [0.0, 0.033, 0.0665, 0.1], atol=1e-9)
+    with pytest.raises(DatasetError, match="PPG"):
+        read_ubfc_ground_truth(p)

@@ -55,8 +55,17 @@ def read_ubfc_ground_truth(path: Path) -> GroundTruth:
 
 
 def read_ubfc_frame_times(path: Path) -> np.ndarray:
-    """Capture time of each video frame (s, 0 at the first frame) from line 3 of ``ground_truth.txt``."""
-    return read_ubfc_ground_truth(path).timestamps_s
+    """Capture time of each video frame (s, 0 at the first frame) from line 3 of ``ground_truth.txt``.
+
+    Reads the timestamp line only: label-free training uses frame times but must never read the PPG/HR labels."""
+    path = Path(path)
+    nonblank = [(i + 1, ln) for i, ln in enumerate(read_text(path).splitlines()) if ln.strip()]
+    if len(nonblank) < 3:
+        raise DatasetError(f"{path}: has {len(nonblank)} non-empty line(s); line 3 (frame timestamps in s) is missing")
+    lineno, text = nonblank[2]
+    t = parse_floats(text, path, lineno, "timestamp")
+    check_increasing(t, path, "timestamps", first_line=lineno, one_line=True)
+    return spread_repeated_times(t - t[0])
 
 
 def _read_hr_line(text: str, path: Path, lineno: int, n: int) -> np.ndarray | None:

@@ -1,0 +1,82 @@
+"""Compare trained model files the way the shipped one was chosen, and write results/model_selection.md.
+
+Selection uses only generated labels: a grid of semi-synthetic 10-s clips (45–140 bpm, 640×480, x264 CRF 10).
+The held-out UBFC-rPPG subjects of benchmarks/splits/ubfc_h264_holdout.json are reported beside it, not used
+to choose. Usage (from the repo root, with ../shared/data present for the UBFC column):
+
+    .venv/bin/python benchmarks/select_model.py runs/A/model.pt runs/B/model.pt [--methods pos 2sr chrom]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from pseudopulse.api import predict_stmap
+from pseudopulse.io import atomic_write_text
+from pseudopulse.stmap import extract_stmap
+from pseudopulse.synth import SynthConfig, render
+
+ROOT = Path(__file__).resolve().parents[1]
+UBFC = ROOT.parent / "shared" / "data" / "real" / "ubfc_rppg_h264"
+SPLIT = ROOT / "benchmarks" / "splits" / "ubfc_h264_holdout.json"
+GRID_BPM = (45, 50, 55, 60, 70, 85, 100, 120, 140)
+GRID_SEEDS = (11, 12)
+
+
+def synth_grid(folder: Path):
+    out = []
+    for hr in GRID_BPM:
+        for seed in GRID_SEEDS:
+            path = folder / f"hr{hr}-s{seed}.mp4"
+            cfg = SynthConfig(hr_bpm=float(hr), duration_s=10.0, fps=30.0, width=640, height=480, seed=seed, crf=10)
+            truth = render(cfg, path)
+            out.append((truth.mean_hr_bpm, extract_stmap(path)))
+    return out
+
+
+def ubfc_errors(method: str, checkpoint: str | None) -> np.ndarray | None:
+    if not UBFC.is_dir():
+        return None
+    from pseudopulse.datasets import get_dataset
+    from pseudopulse.datasets.splits import read_split
+    from pseudopulse.eval import evaluate
+    from pseudopulse.eval.runner import EvalConfig
+
+    ds = get_dataset("ubfc", UBFC)
+    recs = read_split(SPLIT).select(ds, "test")
+    res = evaluate(ds, method, recordings=recs, config=EvalConfig(cache_dir=str(ROOT / "results/cache/stmap"), checkpoint=checkpoint), workers=1)
+    return np.array([c.error_bpm for c in res.clips])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="*")
+    ap.add_argument("--methods", nargs="*", default=["pos", "2sr", "chrom"])
+    ap.add_argument("--out", default=str(ROOT / "results" / "model_selection.md"))
+    args = ap.parse_args()
+    rows = ["| predictor | synth grid MAE | synth, HR < 62 bpm | UBFC held-out MAE | UBFC held-out RMSE |", "|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        grid = synth_grid(Path(tmp))
+        for name, ck in [("model", m) for m in args.models] + [(m, None) for m in args.methods]:
+            err = np.array([predict_stmap(st, name, checkpoint=ck).hr_bpm - t for t, st in grid])
+            low = np.array([abs(e) for (t, _), e in zip(grid, err) if t < 62])
+            u = ubfc_errors(name, ck)
+            ub = ("—", "—") if u is None else (f"{np.mean(np.abs(u)):.2f}", f"{np.sqrt(np.mean(u**2)):.2f}")
+            label = f"model `{ck}`" if ck else name
+            rows.append(f"| {label} | {np.mean(np.abs(err)):.2f} | {low.mean():.2f} | {ub[0]} | {ub[1]} |")
+            print(rows[-1], flush=True)
+    text = (
+        f"Synthetic grid: {len(GRID_BPM)} rates × {len(GRID_SEEDS)} seeds, 10-s 640×480 clips, CRF 10. "
+        "UBFC: held-out subjects of `benchmarks/splits/ubfc_h264_holdout.json`, 10-s clips. MAE/RMSE in bpm.\n\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    atomic_write_text(args.out, text)
+
+
+if __name__ == "__main__":
+    main()
