@@ -1,0 +1,44 @@
+"""`pseudopulse train` / `adapt` from the command line: a run folder, resume, and an adapted model that predicts."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from fixtures_layouts import write_pulse_video
+
+
+def run(*args):
+    proc = subprocess.run([sys.executable, "-m", "pseudopulse", *map(str, args)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("unlabeled")
+    for i, hr in enumerate((66.0, 84.0, 102.0)):
+        write_pulse_video(folder / f"clip{i}.mkv", np.arange(600) / 30.0, hr, fps=30, seed=i)
+    return folder
+
+
+def test_train_resume_and_adapt(videos, tmp_path):
+    cache = tmp_path / "cache"
+    common = ["--roi", "full-frame", "--cache-dir", cache, "--batch-size", "4", "--threads", "1", "--ablation", "ranking"]
+    run("train", "--data", videos, "--epochs", "1", "--out", tmp_path / "run", *common)
+    rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
+    assert len(rows) == 1 and (tmp_path / "run" / "model.pt").is_file()
+    # a later, longer run resumes from the checkpoint rather than starting over
+    run("train", "--data", videos, "--epochs", "2", "--out", tmp_path / "run", "--resume", *common)
+    rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["epochs"] == 2
+
+    adapted = tmp_path / "mine.pt"
+    run("adapt", videos / "clip0.mkv", videos / "clip1.mkv", "--base", tmp_path / "run" / "model.pt", "--epochs", "1",
+        "--out", adapted, "--run-dir", tmp_path / "adapt_run", *common[:-2])  # fmt: skip
+    out = run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", adapted, "--json", "--no-progress")
+    doc = json.loads(out.stdout)
+    assert doc["method"] == "model" and 40 <= doc["hr_bpm"] <= 180
