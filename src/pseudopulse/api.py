@@ -75,7 +75,7 @@ def predict_stmap(
     ts = stmap.timestamps_s
     grid = ts[0] + np.arange(int(np.floor((ts[-1] - ts[0]) * fs)) + 1) / fs
     uniform = np.interp(grid, ts, raw)  # VFR video: the wave onto a uniform grid before spectra
-    est = estimate_hr(uniform, fs, band_hz, predictor.subharmonic_ratio)
+    est = estimate_hr(uniform, fs, band_hz)
     wave = (est.wave - est.wave.mean()) / (est.wave.std() + 1e-12)
     beats = detect_beats(wave, fs, est.hr_bpm)
     return PredictResult(

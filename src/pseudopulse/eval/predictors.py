@@ -28,7 +28,6 @@ class Predictor:
     fn: Callable
     per_clip: bool = False
     kind: str = "method"
-    subharmonic_ratio: float | None = None  # harmonic check when reading HR (see signal.spectrum.peak_frequency)
 
     def __call__(self, stmap) -> np.ndarray:
         wave = np.asarray(self.fn(stmap), dtype=np.float64)
@@ -61,9 +60,7 @@ def resolve_predictor(name: str, checkpoint: str | None = None) -> Predictor:
             except ImportError as e:
                 raise ModelError(f"--method model needs pseudopulse.model.load_predictor, which is unavailable ({e})") from None
         model = load_predictor(Path(checkpoint) if checkpoint else None)
-        from pseudopulse.signal.spectrum import SUBHARMONIC_RATIO
-
-        return Predictor("model", model.apply, per_clip=True, kind="model", subharmonic_ratio=SUBHARMONIC_RATIO)
+        return Predictor("model", model.apply, per_clip=True, kind="model")
     from pseudopulse.methods import get_method
 
     try:

@@ -241,7 +241,7 @@ def evaluate_recording(
                 skipped.append(f"clip {c.index} ({c.start_s:.1f}-{c.end_s:.1f} s): {e}")
                 continue
         a, b = c.start - first, c.stop - first
-        est = estimate_hr(wave[c.start : c.stop], fs, config.band_hz, pred.subharmonic_ratio)
+        est = estimate_hr(wave[c.start : c.stop], fs, config.band_hz)
         hr_true = true_clip_hr(
             ppg=None if aligned.ppg is None else aligned.ppg[a:b],
             hr_bpm=None if aligned.hr_bpm is None else aligned.hr_bpm[a:b],

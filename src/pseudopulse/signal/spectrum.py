@@ -42,9 +42,9 @@ def peak_frequency(
     than in its fundamental (seen at heart rates below ~60 bpm). When a local PSD peak sits at half the top
     frequency (within 8 bpm of f_top/2) and holds at least ``subharmonic_ratio`` of the top peak's power, that
     lower peak is returned (after Contrast-Phys's ``hr_fft`` harmonic removal). ``None`` (default) disables it.
-    Off for the training-free methods: on real compressed video their waves carry artefacts near half the heart
-    rate, and the check cost POS/CHROM/2SR 2–5 bpm MAE on UBFC-rPPG; on for the network, whose waves carry strong
-    harmonics (it fixes its low-HR errors and changed none of its UBFC clips).
+    Off in every pseudopulse pipeline: on real compressed video (UBFC-rPPG H.264) artefacts near half the heart
+    rate are common, and the check cost POS/CHROM/2SR 2–5 bpm MAE and turned two correct whole-recording model
+    readings (112 bpm) into 56–60; it helps only where the wave's harmonic dominates (synthetic pulses < 50 bpm).
     """
     mask = (freqs_hz >= band_hz[0]) & (freqs_hz <= band_hz[1])
     if not mask.any():
