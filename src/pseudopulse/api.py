@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from pseudopulse.errors import SignalError
-from pseudopulse.signal import DEFAULT_BAND_HZ, detect_beats, estimate_hr
+from pseudopulse.signal import DEFAULT_BAND_HZ, detect_beats, estimate_hr, uniform_times
 
 MIN_DURATION_S = 5.0  # shorter clips give too few beats for a spectral heart rate
 DEFAULT_METHOD = "model"  # the shipped label-free network (pseudopulse/weights/MODEL_CARD.md)
@@ -73,7 +73,7 @@ def predict_stmap(
     predictor = resolve_predictor(method, checkpoint)
     raw = np.asarray(predictor.fn(stmap), dtype=np.float64)
     ts = stmap.timestamps_s
-    grid = ts[0] + np.arange(int(np.floor((ts[-1] - ts[0]) * fs)) + 1) / fs
+    grid = uniform_times(ts, fs)
     uniform = np.interp(grid, ts, raw)  # VFR video: the wave onto a uniform grid before spectra
     est = estimate_hr(uniform, fs, band_hz)
     wave = (est.wave - est.wave.mean()) / (est.wave.std() + 1e-12)

@@ -43,14 +43,14 @@ class Row:
 
 def gt_recording_hr(recording) -> float:
     """Whole-recording reference HR: the GT PPG on a uniform grid, through the same post-processing as predictions."""
-    from pseudopulse.signal import estimate_hr
+    from pseudopulse.signal import estimate_hr, uniform_times
 
     gt = recording.ground_truth()
     if gt.ppg is None:
         return float(np.mean(gt.hr_bpm))
     t = gt.timestamps_s
     fs = (len(t) - 1) / float(t[-1] - t[0])
-    grid = t[0] + np.arange(int((t[-1] - t[0]) * fs)) / fs
+    grid = uniform_times(t, fs)
     return estimate_hr(np.interp(grid, t, gt.ppg), fs=fs).hr_bpm
 
 

@@ -52,13 +52,8 @@ def resolve_predictor(name: str, checkpoint: str | None = None) -> Predictor:
     """The predictor called ``name``: a training-free method (``pseudopulse.methods``) or ``model``."""
     key = str(name).strip().lower()
     if key in MODEL_NAMES:
-        try:
-            from pseudopulse.model import load_predictor
-        except ImportError:  # the model package without an inference entry point
-            try:
-                from pseudopulse.model.predictor import load_predictor
-            except ImportError as e:
-                raise ModelError(f"--method model needs pseudopulse.model.load_predictor, which is unavailable ({e})") from None
+        from pseudopulse.model import load_predictor
+
         model = load_predictor(Path(checkpoint) if checkpoint else None)
         return Predictor("model", model.apply, per_clip=True, kind="model")
     from pseudopulse.methods import get_method

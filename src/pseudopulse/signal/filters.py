@@ -52,6 +52,12 @@ def bandpass(x: np.ndarray, fs: float, band_hz: tuple[float, float] = DEFAULT_BA
     return sps.sosfiltfilt(sos, x, axis=0, padlen=padlen)
 
 
+def uniform_times(t_s: np.ndarray, fs: float) -> np.ndarray:
+    """A uniform time grid at ``fs`` Hz from ``t_s[0]`` up to ``t_s[-1]`` (s), for resampling irregular series."""
+    fs = check_fs(fs)
+    return t_s[0] + np.arange(int(np.floor((t_s[-1] - t_s[0]) * fs)) + 1) / fs
+
+
 def standardize(x: np.ndarray, axis: int = 0, eps: float = 1e-12) -> np.ndarray:
     """Zero-mean, unit-variance along ``axis``."""
     x = np.asarray(x, dtype=np.float64)

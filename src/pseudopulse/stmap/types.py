@@ -22,6 +22,7 @@ import numpy as np
 from scipy.interpolate import interp1d
 
 from pseudopulse.errors import SignalError
+from pseudopulse.signal.filters import uniform_times
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class STMap:
         ts = self.timestamps_s
         if len(ts) < 2:
             raise SignalError(f"cannot resample an STMap of {len(ts)} frame(s)")
-        new_ts = ts[0] + np.arange(int(np.floor((ts[-1] - ts[0]) * fs)) + 1) / fs
+        new_ts = uniform_times(ts, fs)
 
         def interp(a, kind="linear"):
             f = interp1d(ts, a.astype(np.float64), axis=0, kind=kind, assume_sorted=True)
