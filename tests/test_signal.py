@@ -131,3 +131,22 @@ def test_harmonic_check_prefers_the_fundamental():
     # an unrelated second peak (not at half the top) changes nothing
     z = 0.9 * np.sin(2 * np.pi * 1.5 * t) + 1.0 * np.sin(2 * np.pi * 2.0 * t)
     assert heart_rate(z, fs=fs, subharmonic_ratio=0.3) == pytest.approx(120, abs=0.5)
+
+
+def test_long_wave_reads_the_welch_spectrum_so_a_drifting_rate_beats_a_steady_artefact():
+    fs = 30.0
+    t = np.arange(int(60 * fs)) / fs
+    hr = 108 + 6 * np.sin(2 * np.pi * t / 40)  # the rate drifts over 102-114 bpm within the minute
+    pulse = np.sin(2 * np.pi * np.cumsum(hr / 60) / fs)
+    x = pulse + 0.55 * np.sin(2 * np.pi * 1.0 * t + 1) + 0.3 * np.random.default_rng(0).standard_normal(len(t))
+    assert heart_rate(x, fs=fs, segment_s=None) == pytest.approx(60, abs=0.5)  # one periodogram: the 60-bpm tone wins
+    assert 102 <= heart_rate(x, fs=fs) <= 114  # Welch average of 10-s spectra: the pulse
+
+
+def test_a_ten_second_clip_is_one_periodogram():
+    fs = 30.0
+    x = np.random.default_rng(1).standard_normal(300)
+    f1, p1 = psd(x, fs=fs)
+    f2, p2 = psd(x, fs=fs, segment_s=10.0)
+    np.testing.assert_allclose(p1, p2)
+    assert len(f1) == len(f2)

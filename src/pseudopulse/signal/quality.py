@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from pseudopulse.signal.spectrum import psd
+from pseudopulse.signal.spectrum import WELCH_SEGMENT_S, psd
 
 
 def snr_db(
     x: np.ndarray, fs: float, hr_bpm: float, band_hz: tuple[float, float] = (0.7, 4.0), tol_bpm: float = 6.0
 ) -> float:
     """SNR (dB) after de Haan & Jeanne 2013: PSD power within ±``tol_bpm`` of the heart rate and of its first
-    harmonic, over the remaining power inside ``band_hz`` (Hz)."""
-    freqs, power = psd(x, fs)
+    harmonic, over the remaining power inside ``band_hz`` (Hz), on the spectrum ``heart_rate`` reads (Welch
+    average of 10-s segments for a longer wave)."""
+    freqs, power = psd(x, fs, segment_s=WELCH_SEGMENT_S)
     bpm = 60.0 * freqs
     in_band = (freqs >= band_hz[0]) & (freqs <= band_hz[1])
     signal_mask = (np.abs(bpm - hr_bpm) <= tol_bpm) | (np.abs(bpm - 2 * hr_bpm) <= tol_bpm)

@@ -9,11 +9,21 @@ from pseudopulse.errors import SignalError
 from pseudopulse.signal.filters import DEFAULT_BAND_HZ, check_fs
 
 
-def psd(x: np.ndarray, fs: float, resolution_bpm: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """One-sided power spectral density of a 1-D wave (Hann-windowed periodogram, zero-padded).
+WELCH_SEGMENT_S = 10.0  # waves longer than one segment (+ one hop) get a Welch average of 10-s spectra
+WELCH_HOP_S = 2.0
+
+
+def psd(
+    x: np.ndarray, fs: float, resolution_bpm: float = 0.1, segment_s: float | None = None, hop_s: float = WELCH_HOP_S
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided power spectral density of a 1-D wave (Hann window, zero-padded FFT).
 
     The FFT length is chosen so that bins are at most ``resolution_bpm`` apart (0.1 bpm by default).
-    Returns ``(freqs_hz, power)``.
+    ``segment_s`` (s): when the wave spans at least one segment plus one ``hop_s`` hop, the PSD is Welch's
+    average over ``segment_s`` segments ``hop_s`` apart (``scipy.signal.welch``) instead of one periodogram of the
+    whole wave. A heart rate drifts over a minute-long recording and capture gaps break the pulse's phase;
+    both smear one long periodogram's peak until a noise peak wins, while every 10-s spectrum keeps a
+    sharp peak. ``None``: always one periodogram. Returns ``(freqs_hz, power)``.
     """
     fs = check_fs(fs)
     x = np.asarray(x, dtype=np.float64)
@@ -22,6 +32,11 @@ def psd(x: np.ndarray, fs: float, resolution_bpm: float = 0.1) -> tuple[np.ndarr
     if len(x) < 4 or not np.all(np.isfinite(x)):
         raise SignalError(f"psd needs >= 4 finite samples; got {len(x)} samples, {int((~np.isfinite(x)).sum())} non-finite")
     nfft = max(len(x), int(np.ceil(fs * 60.0 / resolution_bpm)))
+    if segment_s is not None:
+        seg = int(round(segment_s * fs))
+        hop = max(1, int(round(hop_s * fs)))
+        if seg >= 4 and len(x) >= seg + hop:
+            return sps.welch(x, fs=fs, window="hann", nperseg=seg, noverlap=seg - hop, nfft=max(nfft, seg), detrend="constant")
     freqs, power = sps.periodogram(x - x.mean(), fs=fs, window="hann", nfft=nfft, detrend=False, scaling="density")
     return freqs, power
 
@@ -66,9 +81,11 @@ def heart_rate(
     band_hz: tuple[float, float] = DEFAULT_BAND_HZ,
     resolution_bpm: float = 0.1,
     subharmonic_ratio: float | None = None,
+    segment_s: float | None = WELCH_SEGMENT_S,
 ) -> float:
-    """Heart rate in bpm = peak of the wave's PSD inside ``band_hz`` (Hz); see ``peak_frequency``."""
-    freqs, power = psd(x, fs, resolution_bpm=resolution_bpm)
+    """Heart rate in bpm = peak of the wave's PSD inside ``band_hz`` (Hz); see ``peak_frequency``. A wave longer
+    than ``segment_s`` seconds is read from its Welch spectrum (see ``psd``): the recording's typical rate."""
+    freqs, power = psd(x, fs, resolution_bpm=resolution_bpm, segment_s=segment_s)
     return 60.0 * peak_frequency(freqs, power, band_hz, subharmonic_ratio)
 
 
