@@ -81,3 +81,23 @@ def test_bad_checkpoint_is_refused_before_decoding(clips, tmp_path):
     bad.write_bytes(b"not a torch file")
     with pytest.raises(PseudopulseError, match="model.pt"):
         predict(path, method="model", checkpoint=bad)
+
+
+def test_synth_command_writes_a_ubfc_layout_test_set_with_its_manifest(tmp_path):
+    from pseudopulse.datasets import get_dataset
+    from pseudopulse.signal import estimate_hr
+
+    out = tmp_path / "synth"
+    cmd = [sys.executable, "-m", "pseudopulse", "synth", str(out), "--n", "2", "--seed", "3", "--duration-s", "8",
+           "--width", "160", "--height", "120"]  # fmt: skip
+    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    manifest = json.loads((out / "suite.json").read_text())
+    assert manifest["seed"] == 3 and [c["subject"] for c in manifest["clips"]] == ["subject1", "subject2"]
+    recs = get_dataset("ubfc", out).recordings()
+    assert [r.name for r in recs] == ["subject1", "subject2"]
+    for rec, clip in zip(recs, manifest["clips"]):
+        gt = rec.ground_truth()
+        fs = (len(gt.timestamps_s) - 1) / gt.timestamps_s[-1]
+        assert estimate_hr(gt.ppg, fs).hr_bpm == pytest.approx(clip["hr_bpm"], abs=3.0)
+    proc = subprocess.run(cmd[:4] + ["--n", "0"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -1,4 +1,4 @@
-"""Command-line interface: `pseudopulse predict|demo|evaluate|robustness|train|adapt|benchmark ...`.
+"""Command-line interface: `pseudopulse predict|demo|evaluate|robustness|train|adapt|synth|benchmark ...`.
 
 Each command lives in its own module and registers itself on ``app`` (or ``benchmark_app``) when imported.
 """
@@ -15,6 +15,7 @@ from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     benchmark_methods,
     benchmark_train,
     benchmark_peer,
+    synth,
 )
 
 __all__ = ["app", "benchmark_app", "main"]
