@@ -8,7 +8,8 @@ import pytest
 from pseudopulse.errors import FaceError
 from pseudopulse.face import FaceMeshDetector, FaceSkinSampler, FaceTracker, full_frame_stats
 from pseudopulse.face.landmarks import N_LANDMARKS, anchor_arrays, mesh_index_sets
-from pseudopulse.face.photo_clip import PhotoClipSpec, photo_frames
+from pseudopulse.synth import SynthConfig, ground_truth
+from pseudopulse.synth.render import iter_frames
 from pseudopulse.io import Frame, open_video
 from pseudopulse.signal import bandpass
 from pseudopulse.stmap import extract_stmap_from_frames
@@ -20,8 +21,14 @@ def _corr(a, b):
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _pulse_corr(x, spec):
-    return _corr(bandpass(np.asarray(x, np.float64), FPS, band_hz=(0.7, 3.0)), spec.pulse())
+def _pulse_corr(x, cfg):
+    """Correlation of a colour trace with the clip's rendered pulse, both band-passed 0.7-3 Hz."""
+    ppg = ground_truth(cfg).ppg
+    return _corr(bandpass(np.asarray(x, np.float64), FPS, band_hz=(0.7, 3.0)), bandpass(ppg, FPS, band_hz=(0.7, 3.0)))
+
+
+# a head that sways, turns and zooms (~1 px/frame at 320x240), as the tracking tests need
+MOVING = dict(motion_px=12.0, rotation_deg=8.0, scale_amp=0.06, motion_hz=0.25)
 
 
 # ---------------------------------------------------------------- index sets
@@ -108,8 +115,7 @@ def test_full_frame_stats_are_exact_block_means_and_correlation():
 
 @pytest.fixture(scope="module")
 def hopper_frame():
-    spec = PhotoClipSpec(duration_s=0.5, width=320, height=240)
-    rgb = next(photo_frames(spec))
+    rgb = next(iter_frames(SynthConfig(duration_s=0.5, width=320, height=240)))
     with FaceMeshDetector(tracking=False) as det:
         lm = det.detect(rgb)
     assert lm is not None and lm.shape == (N_LANDMARKS, 2)
@@ -153,8 +159,8 @@ def test_aligned_face_is_invariant_to_moving_the_head(hopper_frame):
 
 # ---------------------------------------------------------------- whole clips
 def test_moving_face_is_tracked_and_block_means_recover_the_pulse():
-    spec = PhotoClipSpec(duration_s=8.0, fps=FPS, width=320, height=240, pulse_hz=1.2, pulse_amp=0.03)
-    stmap = extract_stmap_from_frames(photo_frames(spec), fps=FPS)
+    spec = SynthConfig(duration_s=8.0, fps=FPS, width=320, height=240, hr_bpm=72.0, pulse_amplitude=0.03, **MOVING)
+    stmap = extract_stmap_from_frames(iter_frames(spec), fps=FPS)
     assert stmap.valid.all() and stmap.values.shape == (spec.n_frames, 25, 3)
     assert stmap.meta["n_keyframes"] == 25 and stmap.meta["n_keyframes_with_face"] == 25  # 24 + the last frame
     assert _pulse_corr(stmap.skin_mean[:, 1], spec) > 0.95
@@ -164,8 +170,8 @@ def test_moving_face_is_tracked_and_block_means_recover_the_pulse():
 
 
 def test_keyframe_interpolation_follows_the_head_like_per_frame_detection():
-    spec = PhotoClipSpec(duration_s=3.0, fps=FPS, width=320, height=240)
-    frames = [Frame(f, i / FPS, i) for i, f in enumerate(photo_frames(spec))]
+    spec = SynthConfig(duration_s=3.0, fps=FPS, width=320, height=240, **MOVING)
+    frames = [Frame(f, i / FPS, i) for i, f in enumerate(iter_frames(spec))]
     with FaceMeshDetector() as d1, FaceMeshDetector() as d10:
         every = [t.landmarks for t in FaceTracker(d1, detect_every=1).track(frames)]
         keyed = [t.landmarks for t in FaceTracker(d10, detect_every=10).track(frames)]
@@ -175,9 +181,9 @@ def test_keyframe_interpolation_follows_the_head_like_per_frame_detection():
 
 
 def test_face_hidden_for_two_seconds_is_reported_and_marked_invalid():
-    spec = PhotoClipSpec(duration_s=6.0, fps=FPS, width=320, height=240, hide_spans_s=[(2.0, 4.0)])
-    frames = list(photo_frames(spec))
-    ts = spec.times_s()
+    spec = SynthConfig(duration_s=6.0, fps=FPS, width=320, height=240, hide_spans_s=((2.0, 4.0),), **MOVING)
+    frames = list(iter_frames(spec))
+    ts = np.arange(spec.n_frames) / FPS
     st = extract_stmap_from_frames(frames, fps=FPS, detect_every=5)
     (lost,) = st.meta["no_face_spans_s"]
     assert abs(lost[0] - 2.0) <= 5 / FPS and abs(lost[1] - 4.0) <= 5 / FPS

@@ -5,19 +5,20 @@ import pytest
 
 from pseudopulse.errors import FaceError, VideoError
 from pseudopulse.face import rgb_to_yuv
-from pseudopulse.face.photo_clip import PhotoClipSpec, photo_frames, write_photo_clip
 from pseudopulse.signal import bandpass
 from pseudopulse.stmap import STMap, extract_stmap, extract_stmap_from_frames
 from pseudopulse.stmap import cache as stmap_cache
+from pseudopulse.synth import SynthConfig, render
 
 FPS = 30.0
 
 
 @pytest.fixture(scope="module")
 def face_clip(tmp_path_factory):
-    spec = PhotoClipSpec(duration_s=4.0, fps=FPS, width=320, height=240, pulse_hz=1.5, pulse_amp=0.03)
-    path = write_photo_clip(tmp_path_factory.mktemp("clip") / "hopper.mp4", spec)
-    return path, spec
+    cfg = SynthConfig(duration_s=4.0, fps=FPS, width=320, height=240, hr_bpm=90.0, pulse_amplitude=0.03, crf=12,
+                      motion_px=12.0, rotation_deg=8.0, scale_amp=0.06, motion_hz=0.25)  # fmt: skip
+    path = tmp_path_factory.mktemp("clip") / "hopper.mp4"
+    return path, render(cfg, path)
 
 
 def _arrays_equal(a: STMap, b: STMap):
@@ -29,10 +30,10 @@ def test_extract_from_an_h264_file_recovers_the_pulse(face_clip):
     path, spec = face_clip
     st = extract_stmap(path)
     assert st.n_frames == spec.n_frames and st.valid.all()
-    np.testing.assert_allclose(st.timestamps_s, spec.times_s(), atol=1e-6)
+    np.testing.assert_allclose(st.timestamps_s, spec.timestamps_s, atol=1e-6)
     assert abs(st.fs - FPS) < 1e-6
     g = bandpass(st.skin_mean[:, 1].astype(np.float64), FPS, band_hz=(0.7, 3.0))
-    assert np.corrcoef(g, spec.pulse())[0, 1] > 0.9
+    assert np.corrcoef(g, bandpass(spec.ppg, FPS, band_hz=(0.7, 3.0)))[0, 1] > 0.9
     assert st.meta["source"] == str(path) and st.meta["detector"].startswith("mediapipe")
 
 
@@ -122,8 +123,8 @@ def test_yuv_converts_block_means_only():
 
 
 def test_faceless_video_file_raises_face_error_naming_the_path(tmp_path):
-    spec = PhotoClipSpec(duration_s=1.0, fps=FPS, width=160, height=120, hide_spans_s=[(0.0, 5.0)])
-    path = write_photo_clip(tmp_path / "empty.mp4", spec)
+    path = tmp_path / "empty.mp4"
+    render(SynthConfig(duration_s=1.0, fps=FPS, width=160, height=120, hide_spans_s=((0.0, 5.0),)), path)
     with pytest.raises(FaceError) as e:
         extract_stmap(path)
     assert str(path) in str(e.value) and "--roi full-frame" in str(e.value)

@@ -283,3 +283,15 @@ def test_suite_is_seeded_and_spans_the_benchmark_conditions():
     assert len({x.seed for x in a}) == 30
     demo = demo_config()
     assert demo.hr_bpm == 74.0 and (demo.width, demo.height) == (640, 480) and demo.duration_s >= 10
+
+
+def test_hidden_spans_show_the_bare_wall_and_bad_spans_are_refused():
+    cfg = SynthConfig(duration_s=2.0, fps=30.0, width=160, height=120, noise_sigma=0.0, hide_spans_s=((0.5, 1.0),))
+    frames = np.stack(list(iter_frames(cfg))).astype(np.float64)
+    t = np.arange(cfg.n_frames) / 30.0
+    hidden = (t >= 0.5) & (t < 1.0)
+    assert np.abs(frames[hidden] - frames[hidden][0]).max() <= 1  # a still wall, no pulsing face
+    assert np.abs(frames[~hidden].mean(axis=0) - frames[hidden][0]).mean() > 10  # the face covers part of it
+    for bad in (((3.0, 1.0),), ((0.0, float("nan")),), ("x",)):
+        with pytest.raises(SynthConfigError, match="hide_spans_s"):
+            SynthConfig(hide_spans_s=bad)

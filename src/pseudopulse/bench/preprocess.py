@@ -37,7 +37,7 @@ class ExtractTiming:
 @dataclass
 class PreprocessResult:
     video: str
-    clip_source: str  # "given", "synth.render" or "photo_clip"
+    clip_source: str  # "given" or "synth.render"
     width: int
     height: int
     n_frames: int
@@ -54,31 +54,14 @@ class PreprocessResult:
 
 
 def make_benchmark_clip(path: str | Path, *, duration_s: float = 60.0, width: int = 640, height: int = 480, fps: float = 30.0) -> tuple[Path, str]:
-    """Write a face clip for the benchmark; returns (path, source). Uses ``pseudopulse.synth.render`` when that
-    exists and its first frame shows a face the detector finds, else the moving Grace Hopper photo clip."""
+    """Write a semi-synthetic face clip (``synth.render``: head motion, x264 CRF 23) for the benchmark; returns
+    (path, source)."""
+    from pseudopulse.synth import SynthConfig, render
+
     path = Path(path)
-    try:
-        from pseudopulse.synth import SynthConfig, render
-
-        cfg = SynthConfig(duration_s=duration_s, fps=fps, width=width, height=height, crf=23, motion_px=10.0, rotation_deg=3.0)
-        render(cfg, path)
-        if _has_face(path):
-            return path, "synth.render"
-    except (ImportError, AttributeError, TypeError, ValueError):
-        pass  # synth not there (yet) or a different signature: use the photo clip
-    from pseudopulse.face.photo_clip import PhotoClipSpec, write_photo_clip
-
-    write_photo_clip(path, PhotoClipSpec(duration_s=duration_s, fps=fps, width=width, height=height), crf=23)
-    return path, "photo_clip"
-
-
-def _has_face(path: Path) -> bool:
-    from pseudopulse.face.detector import FaceMeshDetector
-
-    with open_video(path) as reader, FaceMeshDetector(tracking=False) as det:
-        for fr in reader:
-            return det.detect(fr.rgb) is not None
-    return False
+    cfg = SynthConfig(duration_s=duration_s, fps=fps, width=width, height=height, crf=23, motion_px=10.0, rotation_deg=3.0)
+    render(cfg, path)
+    return path, "synth.render"
 
 
 def decode_fps(path: str | Path) -> tuple[float, float, int]:

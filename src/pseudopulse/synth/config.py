@@ -33,6 +33,8 @@ class SynthConfig:
     skin_tone: -1 (much darker) .. 0 (photo as is) .. +1 (lighter), applied to the skin.
     Sensor: noise_sigma (Gaussian noise std, grey levels), frame_jitter_ms (std of capture-time jitter; the
     video stays constant-rate, the ground-truth timestamps carry the true capture times, as in UBFC).
+    hide_spans_s: ((start_s, end_s), ...) during which the face is gone: frames show the bare wall (same light and
+    noise) — tests face loss and face-less videos.
     Encoding: codec "libx264" (crf None = lossless qp 0, else that CRF with ``preset``) or "ffv1" (lossless;
     .avi/.mkv only); pixels are yuv420p. The container follows the output file's suffix.
     """
@@ -58,6 +60,7 @@ class SynthConfig:
     skin_tone: float = 0.0
     noise_sigma: float = 1.0
     frame_jitter_ms: float = 0.0
+    hide_spans_s: tuple[tuple[float, float], ...] = ()
     crf: int | None = None
     codec: str = "libx264"
     preset: str = "veryfast"
@@ -108,6 +111,13 @@ class SynthConfig:
             bad("skin_tone", "must be in -1 (darker) .. +1 (lighter)", "use 0 for the photo's own tone")
         if self.frame_jitter_ms * 1e-3 * 4 > 1.0 / self.fps:
             bad("frame_jitter_ms", f"must be < a quarter of the frame interval ({250 / self.fps:.1f} ms)", "use e.g. 2")
+        try:
+            spans = tuple((float(a), float(b)) for a, b in self.hide_spans_s)
+        except (TypeError, ValueError):
+            spans = None
+        if spans is None or any(not (math.isfinite(a) and math.isfinite(b) and a < b) for a, b in spans):
+            bad("hide_spans_s", "must be (start_s, end_s) pairs with start < end", "use e.g. ((2.0, 4.0),)")
+        object.__setattr__(self, "hide_spans_s", spans)
         if self.codec not in CODECS:
             bad("codec", f"must be one of {CODECS}", "use 'libx264'")
         if self.preset not in X264_PRESETS:

@@ -105,7 +105,17 @@ def iter_frames(config: SynthConfig, truth: GroundTruth | None = None):
     noise = _NoiseBank(rng["noise"], h, w, config.noise_sigma) if config.noise_sigma > 0 else None
     buf = np.empty((h, w, 3), dtype=np.float32)
     tmp = np.empty_like(buf)
+    hidden = np.zeros(config.n_frames, bool)
+    for a, b in config.hide_spans_s:
+        hidden |= (gt.timestamps_s >= a) & (gt.timestamps_s < b)
     for i in range(config.n_frames):
+        if hidden[i]:  # the face is gone: the bare wall under the same light and sensor noise
+            frame = np.multiply(scene.wall, np.float32(gain[i]), out=buf)
+            if noise is not None:
+                frame += noise.next()
+            np.maximum(frame, 0.0, out=frame)
+            yield cv2.convertScaleAbs(frame)
+            continue
         cv2.scaleAdd(skin_sig, float(gt.ppg[i]), base, dst=buf)  # base * (1 + M * a * s * ppg)
         buf *= np.float32(gain[i])
         if spec is not None:

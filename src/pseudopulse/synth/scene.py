@@ -24,6 +24,7 @@ class Scene:
     skin: np.ndarray  # (H, W) float32 0..1 soft skin mask (where the pulse is)
     face_box: tuple[int, int, int, int]  # (x0, y0, x1, y1) of the skin mask's support, px
     face_centre: tuple[float, float]  # (x, y) centre of rotation/zoom for head motion, px
+    wall: np.ndarray  # (H, W, 3) float32 the same frame without the photo (for face-less spans)
 
 
 def _placement(width: int, height: int) -> tuple[float, int, int, int, int]:
@@ -86,7 +87,8 @@ def make_scene(width: int, height: int, skin_tone: float = 0.0) -> Scene:
     edge = np.linspace(0.0, 1.0, ramp, dtype=np.float32)
     alpha[:, :ramp] *= edge[None, :]
     alpha[:, w - ramp:] *= edge[None, ::-1]
-    base = _wall(width, height)
+    wall = _wall(width, height)
+    base = wall.copy()
     roi = base[y0:y0 + h, x0:x0 + w]
     roi[:] = roi * (1.0 - alpha[..., None]) + photo * alpha[..., None]
 
@@ -95,9 +97,9 @@ def make_scene(width: int, height: int, skin_tone: float = 0.0) -> Scene:
     ys, xs = np.nonzero(skin > 0.05)
     box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     centre = (float((box[0] + box[2]) / 2), float((box[1] + box[3]) / 2))
-    for a in (base, skin):
+    for a in (base, skin, wall):
         a.setflags(write=False)
-    return Scene(base=base, skin=skin, face_box=box, face_centre=centre)
+    return Scene(base=base, skin=skin, face_box=box, face_centre=centre, wall=wall)
 
 
 def skin_mask(width: int = 640, height: int = 480) -> np.ndarray:
