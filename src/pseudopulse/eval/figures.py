@@ -65,11 +65,15 @@ def plot_waves(result: EvalResult, path: str | Path, clips: Sequence[ClipResult]
     return _save(fig, Path(path))
 
 
+def _clip_hrs(result: EvalResult) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted, true) HR per clip, bpm."""
+    return np.array([c.hr_pred_bpm for c in result.clips]), np.array([c.hr_true_bpm for c in result.clips])
+
+
 def plot_bland_altman(result: EvalResult, path: str | Path) -> Path:
     """Bland–Altman: (pred − true) against the mean of the two, with bias and 95 % limits of agreement."""
     plt = _plt()
-    p = np.array([c.hr_pred_bpm for c in result.clips])
-    t = np.array([c.hr_true_bpm for c in result.clips])
+    p, t = _clip_hrs(result)
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     if len(p):
         d, m = p - t, (p + t) / 2
@@ -88,8 +92,7 @@ def plot_bland_altman(result: EvalResult, path: str | Path) -> Path:
 def plot_scatter(result: EvalResult, path: str | Path) -> Path:
     """Predicted vs true HR per clip with the identity line."""
     plt = _plt()
-    p = np.array([c.hr_pred_bpm for c in result.clips])
-    t = np.array([c.hr_true_bpm for c in result.clips])
+    p, t = _clip_hrs(result)
     fig, ax = plt.subplots(figsize=(4.6, 4.6))
     if len(p):
         lo, hi = float(min(p.min(), t.min())) - 5, float(max(p.max(), t.max())) + 5

@@ -36,7 +36,7 @@ def psd(
         seg = int(round(segment_s * fs))
         hop = max(1, int(round(hop_s * fs)))
         if seg >= 4 and len(x) >= seg + hop:
-            return sps.welch(x, fs=fs, window="hann", nperseg=seg, noverlap=seg - hop, nfft=max(nfft, seg), detrend="constant")
+            return sps.welch(x, fs=fs, window="hann", nperseg=seg, noverlap=seg - hop, nfft=nfft, detrend="constant")
     freqs, power = sps.periodogram(x - x.mean(), fs=fs, window="hann", nfft=nfft, detrend=False, scaling="density")
     return freqs, power
 

@@ -111,19 +111,15 @@ def iter_frames(config: SynthConfig, truth: GroundTruth | None = None):
     for i in range(config.n_frames):
         if hidden[i]:  # the face is gone: the bare wall under the same light and sensor noise
             frame = np.multiply(scene.wall, np.float32(gain[i]), out=buf)
-            if noise is not None:
-                frame += noise.next()
-            np.maximum(frame, 0.0, out=frame)
-            yield cv2.convertScaleAbs(frame)
-            continue
-        cv2.scaleAdd(skin_sig, float(gt.ppg[i]), base, dst=buf)  # base * (1 + M * a * s * ppg)
-        buf *= np.float32(gain[i])
-        if spec is not None:
-            _add_highlight(buf, spec, i, config.specular * 255.0 * gain[i])
-        frame = buf
-        if moving:
-            frame = cv2.warpAffine(buf, gt.affine[i], (w, h), dst=tmp, flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_REFLECT_101)
+        else:
+            cv2.scaleAdd(skin_sig, float(gt.ppg[i]), base, dst=buf)  # base * (1 + M * a * s * ppg)
+            buf *= np.float32(gain[i])
+            if spec is not None:
+                _add_highlight(buf, spec, i, config.specular * 255.0 * gain[i])
+            frame = buf
+            if moving:
+                frame = cv2.warpAffine(buf, gt.affine[i], (w, h), dst=tmp, flags=cv2.INTER_LINEAR,
+                                       borderMode=cv2.BORDER_REFLECT_101)
         if noise is not None:
             frame += noise.next()
         np.maximum(frame, 0.0, out=frame)
