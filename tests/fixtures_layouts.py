@@ -29,32 +29,39 @@ def frame_rgb(t: float, hr_bpm: float, rng, size=(32, 24), amp: float = 3.0) -> 
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
 
 
-def write_pulse_video(path, times_s, hr_bpm: float, *, fps: float = 30, size=(32, 24), codec: str = "ffv1",
-                      container_times: bool = False, seed: int = 0) -> Path:  # fmt: skip
-    """Frames whose colour pulses at ``hr_bpm`` at the capture times ``times_s`` (s). The container gets
-    constant-rate timestamps at ``fps`` unless ``container_times`` (then pts = times_s in ms)."""
-    rng = np.random.default_rng(seed)
+def encode_frames(path, frames, *, fps: float, size, codec: str, pix_fmt: str, times_s=None, options=None) -> Path:
+    """Encode RGB ``frames`` (H, W, 3 uint8) to ``path``. The container gets constant-rate timestamps at ``fps``
+    unless ``times_s`` is given (then frame i has pts = times_s[i] in ms: a variable-frame-rate file)."""
     w, h = size
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as c:
-        s = c.add_stream(codec, rate=int(round(fps)))
-        s.width, s.height = w, h
-        s.pix_fmt = {"ffv1": "yuv444p", "mjpeg": "yuvj444p", "libx264": "yuv444p"}.get(codec, "yuv420p")
-        if codec == "libx264":
-            s.options = {"qp": "0"}
-        if container_times:
+        s = c.add_stream(codec, rate=int(round(fps)), options=options or {})
+        s.width, s.height, s.pix_fmt = w, h, pix_fmt
+        if times_s is not None:
             s.codec_context.time_base = Fraction(1, 1000)
-        for i, t in enumerate(times_s):
-            f = av.VideoFrame.from_ndarray(frame_rgb(t, hr_bpm, rng, size), format="rgb24")
-            if container_times:
-                f.pts = int(round(t * 1000))
+        for i, rgb in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            if times_s is not None:
+                f.pts = int(round(times_s[i] * 1000))
                 f.time_base = Fraction(1, 1000)
             for p in s.encode(f):
                 c.mux(p)
         for p in s.encode():
             c.mux(p)
     return path
+
+
+def write_pulse_video(path, times_s, hr_bpm: float, *, fps: float = 30, size=(32, 24), codec: str = "ffv1",
+                      container_times: bool = False, seed: int = 0) -> Path:  # fmt: skip
+    """Frames whose colour pulses at ``hr_bpm`` at the capture times ``times_s`` (s). The container gets
+    constant-rate timestamps at ``fps`` unless ``container_times`` (then pts = times_s in ms)."""
+    rng = np.random.default_rng(seed)
+    pix_fmt = {"ffv1": "yuv444p", "mjpeg": "yuvj444p", "libx264": "yuv444p"}.get(codec, "yuv420p")
+    frames = (frame_rgb(t, hr_bpm, rng, size) for t in times_s)
+    return encode_frames(path, frames, fps=fps, size=size, codec=codec, pix_fmt=pix_fmt,
+                         times_s=times_s if container_times else None,
+                         options={"qp": "0"} if codec == "libx264" else None)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------ UBFC

@@ -1,12 +1,13 @@
 """Video input: frames + timestamps from files and frame folders; clear errors on bad input."""
 
 import warnings
-from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
+
+from fixtures_layouts import encode_frames
 
 from pseudopulse.errors import VideoError
 from pseudopulse.io import open_video
@@ -15,23 +16,9 @@ from pseudopulse.io import open_video
 def write_video(path, n=30, fps=30, size=(64, 48), codec="libx264", times_s=None, options=None):
     """Write ``n`` frames whose mean brightness encodes the frame index; ``times_s`` gives VFR timestamps."""
     w, h = size
-    with av.open(str(path), "w") as c:
-        s = c.add_stream(codec, rate=fps, options=options or {})
-        s.width, s.height = w, h
-        s.pix_fmt = {"ffv1": "yuv444p", "mjpeg": "yuvj420p"}.get(codec, "yuv420p")
-        if times_s is not None:
-            s.codec_context.time_base = Fraction(1, 1000)
-        for i in range(n):
-            img = np.full((h, w, 3), 20 + 4 * (i % 50), np.uint8)
-            f = av.VideoFrame.from_ndarray(img, format="rgb24")
-            if times_s is not None:
-                f.pts = int(round(times_s[i] * 1000))
-                f.time_base = Fraction(1, 1000)
-            for p in s.encode(f):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
+    frames = (np.full((h, w, 3), 20 + 4 * (i % 50), np.uint8) for i in range(n))
+    pix_fmt = {"ffv1": "yuv444p", "mjpeg": "yuvj420p"}.get(codec, "yuv420p")
+    return encode_frames(path, frames, fps=fps, size=size, codec=codec, pix_fmt=pix_fmt, times_s=times_s, options=options)
 
 
 @pytest.mark.parametrize("suffix,codec", [(".mp4", "libx264"), (".avi", "mjpeg"), (".mkv", "ffv1")])
