@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pseudopulse.model.augment import crop, resampled_view, shifted_view, source_frames, window_layout
+from pseudopulse.model.augment import crop, flicker, resampled_view, shifted_view, source_frames, window_layout
 from pseudopulse.model.losses import (
     argmax_hr,
     gumbel_hr,
@@ -15,6 +15,7 @@ from pseudopulse.model.losses import (
     psd_distance,
     pseudo_loss,
     rank_loss,
+    views_in_band,
 )
 
 FS = 30.0
@@ -135,3 +136,26 @@ def test_gumbel_hr_is_the_argmax_and_passes_gradient():
     h = gumbel_hr(src, f)
     h.sum().backward()
     assert src.grad is not None and torch.isfinite(src.grad).all() and src.grad.abs().sum() > 0
+
+
+def test_rank_terms_switch_off_where_a_view_leaves_the_band():
+    h = torch.tensor([45.0, 90.0, 200.0])
+    up_on, down_on = views_in_band(h, speed_up=1 / 1.3, speed_down=1 / 0.6, band_bpm=(40.0, 250.0), margin_bpm=3.0)
+    assert up_on.tolist() == [False, True, True]  # 45/1.3 = 34.6 bpm is below the band
+    assert down_on.tolist() == [True, True, False]  # 200/0.6 = 333 bpm is above it
+    # a 45-bpm anchor whose slowed view can only show its harmonic (70 bpm) is not pushed up when masked
+    loss = rank_loss(torch.tensor([45.0]), torch.tensor([70.0]), torch.tensor([75.0]), up_on[:1], down_on[:1])
+    assert float(loss) == 0.0
+    assert float(rank_loss(torch.tensor([45.0]), torch.tensor([70.0]), torch.tensor([75.0]))) == pytest.approx(25.0)
+
+
+def test_flicker_is_colour_neutral_at_the_drawn_rate_and_off_at_prob_zero():
+    raw = torch.tensor([[100.0], [150.0], [60.0]])[None, :, :, None].repeat(4, 1, 5, 600)  # (B, 3, R, W), flat
+    rng = np.random.default_rng(0)
+    out = flicker(raw, FS, np.random.default_rng(0), prob=1.0, hz=(1.5, 1.5), amp=(0.02, 0.02))
+    rel = out / raw - 1  # the same relative gain on every channel and block
+    assert torch.allclose(rel, rel[:, :1, :1].expand_as(rel), atol=1e-6)
+    assert float(rel.abs().max()) == pytest.approx(0.02, rel=0.02)
+    p, f = norm_psd(rel[:, 0, 0, :T], fs=FS, nfft=NFFT)
+    assert torch.all((argmax_hr(p, f) - 90.0).abs() <= 1.5)  # 1.5 Hz
+    assert torch.equal(flicker(raw, FS, rng, prob=0.0, hz=(0.5, 3.0), amp=(0.01, 0.03)), raw)

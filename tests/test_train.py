@@ -70,6 +70,29 @@ def test_lambda_and_weight_schedules():
     assert TrainConfig.for_ablation("ranking").n_rectified(79) == 0
 
 
+def test_cosine_learning_rate_and_recipe_validation():
+    cos = TrainConfig.for_ablation("ranking", epochs=40, lr=1e-3, lr_schedule="cosine")
+    lrs = [cos.lr_at(e) for e in range(40)]
+    assert lrs[0] == pytest.approx(1e-3) and lrs[20] == pytest.approx(5e-4) and lrs[-1] < 1e-5
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert TrainConfig.for_ablation("ranking", lr=1e-3).lr_at(39) == 1e-3
+    assert cos.recipe()["lr_schedule"] == "cosine"
+    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5)):
+        with pytest.raises(ValueError):
+            TrainConfig.for_ablation("ranking", **bad)
+
+
+def test_flat_pseudo_filter_keeps_a_low_fundamental_the_readout_filter_loses():
+    from pseudopulse.signal import heart_rate
+    from pseudopulse.train.data import pseudo_label
+
+    # 45 bpm with a strong second harmonic (power 0.36 of the fundamental), as a sharp PPG upstroke gives
+    st, _ = toy_stmap(45.0, duration_s=30.0, harmonic=0.6, noise=0.1, drift=0.0)
+    assert heart_rate(pseudo_label(st, "green", "flat"), FS) == pytest.approx(45.0, abs=1.5)
+    # the read-out filter (detrend λ=100 + 0.7–3.5 Hz) keeps ~28 % of a 0.75-Hz fundamental: the harmonic wins
+    assert heart_rate(pseudo_label(st, "green", "readout"), FS) == pytest.approx(90.0, abs=1.5)
+
+
 def test_ablation_rows_switch_the_terms():
     rows = {k: TrainConfig.for_ablation(k) for k in ABLATIONS}
     assert not rows["plain-ssl"].use_pseudo and rows["plain-ssl"].use_ssl

@@ -20,7 +20,7 @@ def adapt_cmd(
     epochs: int = typer.Option(10, "--epochs", min=1),
     lr: float = typer.Option(1e-4, "--lr", help="AdamW learning rate."),
     batch_size: int = typer.Option(16, "--batch-size", min=2),
-    ablation: str = typer.Option("full", "--ablation", help="Label-free objective row (full, ranking, gradual, ...)."),
+    ablation: Optional[str] = typer.Option(None, "--ablation", help="Label-free objective row (full, ranking, gradual, ...); default: the base model's."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(2, "--threads", min=1),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
@@ -37,15 +37,18 @@ def adapt_cmd(
     from pseudopulse.train.config import TrainConfig
     from pseudopulse.train.data import video_sources
 
-    if ablation in ("supervised",):
-        raise typer.BadParameter("adapt is label-free; use `pseudopulse train --supervised` for GT training")
     base_path = base or SHIPPED_WEIGHTS
     if not base_path.is_file():
         raise ModelError(f"{base_path}: no model to adapt; give --base MODEL.pt (from `pseudopulse train`)")
     net, payload = load_model_file(base_path)
+    info = payload.get("info", {})
+    ablation = ablation or info.get("ablation", "ranking")
+    if ablation in ("supervised",):
+        raise typer.BadParameter("adapt is label-free; use `pseudopulse train --supervised` for GT training")
     try:
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, threads=threads,
-                                       fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(net.config()["channels"]))  # fmt: skip
+                                       fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(net.config()["channels"]),
+                                       **info.get("recipe", {}))  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     sources = video_sources(videos, cache_dir=cache_dir, roi=roi)

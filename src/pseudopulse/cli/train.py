@@ -51,7 +51,8 @@ def run_training(cfg, sources, *, out, cache_dir, val_sources=(), resume=False, 
         def prep(i, n, name):
             prog.update(task, completed=i, total=n, description=f"preprocessing {name}")
 
-        recs, skipped = prepare_recordings(sources, fs=cfg.fs, cache_dir=cache_dir, supervised=cfg.supervised, progress=prep)
+        recs, skipped = prepare_recordings(sources, fs=cfg.fs, cache_dir=cache_dir, supervised=cfg.supervised,
+                                           pseudo_filter=cfg.pseudo_filter, progress=prep)  # fmt: skip
         val_recs = []
         if val_sources:
             task_v = prog.add_task("held-out recordings", total=len(val_sources))
@@ -93,6 +94,10 @@ def train_cmd(
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
     lambda_max: int = typer.Option(8, "--lambda-max", min=0, help="Co-rectified instances per batch at the last epoch."),
+    lr_schedule: str = typer.Option("const", "--lr-schedule", help="const (the paper) | cosine (anneal to 0 over the epochs)."),
+    pseudo_filter: str = typer.Option("readout", "--pseudo-filter", help="2SR label filter: readout (0.7–3.5 Hz) | flat (0.4–4 Hz, keeps low fundamentals)."),
+    flicker: float = typer.Option(0.0, "--flicker", min=0.0, max=1.0, help="Fraction of training views given a random colour-neutral brightness flicker (0.5–3.5 Hz)."),
+    rank_in_band: bool = typer.Option(False, "--rank-in-band", help="Rank only resampled views whose expected HR stays inside the PSD band."),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
     cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label / synth cache."),
     resume: bool = typer.Option(False, "--resume", help="Continue bit-exactly from OUT/checkpoint.pt."),
@@ -107,7 +112,8 @@ def train_cmd(
         ablation = "supervised"
     try:
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                                       threads=threads, lambda_max=lambda_max)  # fmt: skip
+                                       threads=threads, lambda_max=lambda_max, flicker_prob=flicker,
+                                       rank_in_band=rank_in_band, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter)  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     if not data and not synth:

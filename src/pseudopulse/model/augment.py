@@ -1,4 +1,5 @@
-"""Views of an STMap clip for self-supervision: time shifts (positives) and time resampling (negatives).
+"""Views of an STMap clip for self-supervision: time shifts (positives) and time resampling (negatives); and a
+training augmentation, brightness flicker, that the pulse must be read through.
 
 Tensors are raw (un-normalised) STMap windows (B, C, R, W) holding more frames than the clip: the anchor clip
 is ``raw[..., a : a + t]``. Each view is normalised by the caller after it is made.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -54,3 +56,26 @@ def resampled_view(raw: torch.Tensor, a: int, t: int, speed: float) -> tuple[tor
     lead = seg.shape[:-1]
     out = F.interpolate(seg.reshape(1, -1, n_src).float(), size=t, mode="linear", align_corners=False)
     return out.reshape(*lead, t), n_src / t
+
+
+def flicker(
+    raw: torch.Tensor,
+    fs: float,
+    rng: np.random.Generator,
+    *,
+    prob: float,
+    hz: tuple[float, float],
+    amp: tuple[float, float],
+) -> torch.Tensor:
+    """Raw windows (B, C, R, W) with, for each row independently with probability ``prob``, a colour-neutral
+    brightness gain ``1 + a·sin(2π·f·t + φ)`` on every block and channel (f uniform in ``hz`` Hz, a uniform in
+    ``amp`` as a fraction of the DC level). Lamps, screens and auto-exposure modulate brightness like this; a
+    pulse reader must look through it (POS and CHROM project it out). The pseudo label is not changed."""
+    b, w = raw.shape[0], raw.shape[-1]
+    on = rng.random(b) < prob
+    f = rng.uniform(*hz, b)
+    a = np.where(on, rng.uniform(*amp, b), 0.0)
+    phase = rng.uniform(0.0, 2 * np.pi, b)
+    t = np.arange(w) / float(fs)
+    gain = 1.0 + a[:, None] * np.sin(2 * np.pi * f[:, None] * t[None] + phase[:, None])
+    return raw * torch.from_numpy(gain.astype(np.float32)).to(raw.dtype)[:, None, None, :]

@@ -94,9 +94,27 @@ def argmax_hr(psd: torch.Tensor, freqs_bpm: torch.Tensor) -> torch.Tensor:
     return freqs_bpm.to(psd.device)[psd.detach().argmax(dim=-1)]
 
 
-def rank_loss(h: torch.Tensor, h_up: torch.Tensor, h_down: torch.Tensor) -> torch.Tensor:
+def rank_loss(
+    h: torch.Tensor, h_up: torch.Tensor, h_down: torch.Tensor, up_on: torch.Tensor | None = None, down_on: torch.Tensor | None = None
+) -> torch.Tensor:
     """L_rank = max(h_up − h, 0) + max(h − h_down, 0) per instance (bpm): 0 iff h_up <= h <= h_down.
 
     ``h_up``: HR of the up-sampled (slowed, lower-HR) clip; ``h_down``: HR of the down-sampled (sped-up) clip.
+    ``up_on`` / ``down_on`` (bool (B,), optional) switch a term off per instance (see ``views_in_band``).
     """
-    return F.relu(h_up - h) + F.relu(h - h_down)
+    up, down = F.relu(h_up - h), F.relu(h - h_down)
+    if up_on is not None:
+        up = up * up_on.to(up)
+    if down_on is not None:
+        down = down * down_on.to(down)
+    return up + down
+
+
+def views_in_band(
+    h: torch.Tensor, speed_up: float, speed_down: float, band_bpm: tuple[float, float], margin_bpm: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Whether the resampled views' expected HRs (h·speed, from the anchor's own h, bpm) stay ``margin_bpm`` inside
+    the PSD band: (up_on, down_on) bool (B,). A view whose pulse leaves the band has no in-band fundamental, its
+    PSD peak is a harmonic, and ranking against it would reward the anchor for moving to its own harmonic."""
+    h = h.detach()
+    return h * speed_up >= band_bpm[0] + margin_bpm, h * speed_down <= band_bpm[1] - margin_bpm

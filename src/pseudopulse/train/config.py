@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 ABLATIONS: dict[str, dict] = {
@@ -29,6 +30,8 @@ ABLATIONS: dict[str, dict] = {
     "supervised": dict(use_ssl=False, use_pseudo=True, pseudo_schedule="const", use_rank=False, use_corect=False),
 }
 
+RECIPE_FIELDS = ("lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm")
+
 
 @dataclass
 class TrainConfig:
@@ -36,6 +39,7 @@ class TrainConfig:
     epochs: int = 80
     batch_size: int = 16
     lr: float = 5e-5
+    lr_schedule: str = "const"  # "const" (the paper) or "cosine": lr·½(1 + cos(π·E/Emax)) per epoch
     weight_decay: float = 0.01
     seed: int = 0
     threads: int = 2
@@ -62,6 +66,13 @@ class TrainConfig:
     psd_pad_factor: int = 4  # nfft = factor·t (bin 1.5 bpm for 10 s at 30 Hz)
     gumbel_sharpness: float = 100.0  # logits = sharpness·log(PSD): forward one-hot = argmax w.h.p.
     gumbel_tau: float = 10.0  # soft (gradient) sample ∝ PSD^(sharpness/tau)
+    pseudo_filter: str = "readout"  # 2SR label filter: "readout" (0.7–3.5 Hz) or "flat" (0.4–4 Hz, gentle detrend)
+    rank_in_band: bool = False  # rank only views whose expected HR (h·speed) stays inside band_bpm
+    rank_margin_bpm: float = 3.0
+    # augmentation: colour-neutral brightness flicker on a fraction of the raw windows (0 = off)
+    flicker_prob: float = 0.0
+    flicker_hz: tuple[float, float] = (0.5, 3.5)
+    flicker_amp: tuple[float, float] = (0.002, 0.03)  # fraction of the DC level
     # network
     channels: tuple[int, int, int, int] = (16, 32, 64, 128)
     band_limit: bool = True  # fixed FFT band-limit of the network output to band_bpm
@@ -80,6 +91,8 @@ class TrainConfig:
         self.down_ratios = tuple(float(r) for r in self.down_ratios)
         self.up_ratios = tuple(float(r) for r in self.up_ratios)
         self.band_bpm = tuple(float(b) for b in self.band_bpm)
+        self.flicker_hz = tuple(float(b) for b in self.flicker_hz)
+        self.flicker_amp = tuple(float(b) for b in self.flicker_amp)
         problems = []
         if self.epochs < 1:
             problems.append(f"epochs={self.epochs} (need >= 1)")
@@ -91,6 +104,10 @@ class TrainConfig:
             problems.append(f"fs={self.fs} Hz, clip_s={self.clip_s} s (need > 0)")
         if any(not 0 < r < 1 for r in self.down_ratios) or any(r <= 1 for r in self.up_ratios):
             problems.append(f"down_ratios {self.down_ratios} must lie in (0, 1) and up_ratios {self.up_ratios} above 1")
+        if self.pseudo_filter not in ("readout", "flat"):
+            problems.append(f"pseudo_filter={self.pseudo_filter!r} (readout or flat)")
+        if self.lr_schedule not in ("const", "cosine"):
+            problems.append(f"lr_schedule={self.lr_schedule!r} (const or cosine)")
         if self.pseudo_schedule not in ("gradual", "const"):
             problems.append(f"pseudo_schedule={self.pseudo_schedule!r} (gradual or const)")
         if self.corect_select not in ("peer", "self"):
@@ -99,6 +116,10 @@ class TrainConfig:
             problems.append(f"shift_max_frac={self.shift_max_frac} (need 0 <= frac < 1)")
         if self.lambda_max < 0:
             problems.append(f"lambda_max={self.lambda_max} (need >= 0; it is capped at the batch size)")
+        if not 0 <= self.flicker_prob <= 1:
+            problems.append(f"flicker_prob={self.flicker_prob} (need 0 <= p <= 1)")
+        if not (0 < self.flicker_hz[0] <= self.flicker_hz[1] < self.fs / 2 and 0 <= self.flicker_amp[0] <= self.flicker_amp[1] < 1):
+            problems.append(f"flicker_hz={self.flicker_hz} must lie in (0, fs/2) and flicker_amp={self.flicker_amp} in [0, 1)")
         if not (self.use_ssl or self.use_pseudo):
             problems.append("no loss term is switched on")
         if problems:
@@ -125,6 +146,12 @@ class TrainConfig:
     def n_nets(self) -> int:
         return 2 if self.use_corect else 1
 
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of 0-based ``epoch``."""
+        if self.lr_schedule == "cosine":
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / self.epochs))
+        return self.lr
+
     def pseudo_weight(self, epoch: int) -> float:
         """Weight of L_pseudo at 0-based ``epoch``: 1 − E/Emax (gradual) or 1 (const)."""
         return 1.0 - epoch / self.epochs if self.pseudo_schedule == "gradual" else 1.0
@@ -132,6 +159,10 @@ class TrainConfig:
     def n_rectified(self, epoch: int) -> int:
         """λ = floor(E/Emax · λmax) instances per batch (0 without co-rectification)."""
         return int(epoch * self.lambda_max // self.epochs) if self.use_corect else 0
+
+    def recipe(self) -> dict:
+        """The objective's settings beyond the ablation row (stored in exported models; ``adapt`` reuses them)."""
+        return {k: getattr(self, k) for k in RECIPE_FIELDS}
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

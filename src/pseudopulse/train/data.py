@@ -25,6 +25,7 @@ from pseudopulse.stmap import STMap
 
 TRAIN_CACHE_VERSION = 1
 PSEUDO_BAND_HZ = (0.7, 3.5)  # band-pass of the 2SR pseudo wave (design notes §6.2)
+FLAT_PSEUDO_BAND_HZ = (0.4, 4.0)  # pseudo_filter="flat"
 MAX_GAP_S = 2.0  # longer face losses make a recording unusable for training (it is skipped and reported)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
@@ -58,13 +59,17 @@ class TrainRecording:
 
 
 # ---------------------------------------------------------------------------------------------- pseudo labels
-def pseudo_label(stmap: STMap, method: str = "2sr") -> np.ndarray:
-    """2SR pulse wave of a uniformly sampled STMap (T,), detrended and band-passed 0.7–3.5 Hz."""
+def pseudo_label(stmap: STMap, method: str = "2sr", pseudo_filter: str = "readout") -> np.ndarray:
+    """2SR pulse wave of a uniformly sampled STMap (T,). ``pseudo_filter`` "readout": detrended (λ = 100 at 30 Hz)
+    and band-passed 0.7–3.5 Hz like every read-out wave; "flat": a gentler detrend (λ = 1600, cut-off halved) and
+    0.4–4 Hz band-pass, so 45–60-bpm fundamentals keep > 90 % of their power against their harmonics."""
     from pseudopulse.methods import get_method
-    from pseudopulse.signal import clean_wave
+    from pseudopulse.signal import bandpass, clean_wave, detrend
 
     fs = stmap.fs
     wave = get_method(method).apply(stmap)
+    if pseudo_filter == "flat":
+        return bandpass(detrend(np.asarray(wave, np.float64), 1600.0 * (fs / 30.0) ** 2), fs, FLAT_PSEUDO_BAND_HZ).astype(np.float32)
     return clean_wave(wave, fs, PSEUDO_BAND_HZ).astype(np.float32)
 
 
@@ -78,13 +83,18 @@ def _uniform(stmap: STMap, fs: float) -> STMap:
     return st
 
 
-def _cache_file(cache_dir: Path, source: TrainSource, fs: float, method: str) -> Path:
-    ident = json.dumps({"key": source.key, "fs": fs, "method": method, "v": TRAIN_CACHE_VERSION}, sort_keys=True)
+def _cache_file(cache_dir: Path, source: TrainSource, fs: float, method: str, pseudo_filter: str = "readout") -> Path:
+    ident = {"key": source.key, "fs": fs, "method": method, "v": TRAIN_CACHE_VERSION}
+    if pseudo_filter != "readout":
+        ident["pseudo_filter"] = pseudo_filter
+    ident = json.dumps(ident, sort_keys=True)
     return cache_dir / f"train-{hashlib.sha1(ident.encode()).hexdigest()[:32]}.npz"
 
 
-def _load_or_build(source: TrainSource, fs: float, method: str, cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
-    file = None if cache_dir is None else _cache_file(cache_dir, source, fs, method)
+def _load_or_build(
+    source: TrainSource, fs: float, method: str, cache_dir: Path | None, pseudo_filter: str = "readout"
+) -> tuple[np.ndarray, np.ndarray]:
+    file = None if cache_dir is None else _cache_file(cache_dir, source, fs, method, pseudo_filter)
     if file is not None and file.is_file():
         try:
             with np.load(file) as d:
@@ -93,7 +103,7 @@ def _load_or_build(source: TrainSource, fs: float, method: str, cache_dir: Path 
             file.unlink(missing_ok=True)  # damaged: rebuild
     st = _uniform(source.load_stmap(), fs)
     values = np.asarray(st.values, dtype=np.float32)
-    pseudo = pseudo_label(st, method)
+    pseudo = pseudo_label(st, method, pseudo_filter)
     if file is not None:
         with atomic_path(file) as tmp:
             with open(tmp, "wb") as fh:
@@ -120,6 +130,7 @@ def prepare_recordings(
     cache_dir: str | Path | None = None,
     supervised: bool = False,
     method: str = "2sr",
+    pseudo_filter: str = "readout",
     progress: Callable[[int, int, str], None] | None = None,
 ) -> tuple[list[TrainRecording], list[str]]:
     """Load (or build and cache) every source. Returns (recordings, skipped) where ``skipped`` lists
@@ -133,7 +144,7 @@ def prepare_recordings(
         if progress is not None:
             progress(i, len(sources), src.name)
         try:
-            values, pseudo = _load_or_build(src, fs, method, cache)
+            values, pseudo = _load_or_build(src, fs, method, cache, pseudo_filter)
         except PseudopulseError as e:
             skipped.append(f"{src.name}: {e}")
             continue

@@ -29,17 +29,19 @@ def toy_stmap(
     amplitude: float = 0.01,
     noise: float = 0.3,
     drift: float = 0.02,
+    harmonic: float = 0.3,
     seed: int = 0,
 ) -> tuple[STMap, np.ndarray]:
     """(STMap at ``fs`` Hz with a pulse at ``hr_bpm``, the clean pulse wave (T,)).
 
     ``amplitude``: relative colour modulation of the pulse; ``noise``: sensor noise std in 0..255 levels;
-    ``drift``: relative amplitude of a 0.1-Hz illumination change.
+    ``drift``: relative amplitude of a 0.1-Hz illumination change; ``harmonic``: amplitude of the pulse's second
+    harmonic relative to its fundamental.
     """
     rng = np.random.default_rng(seed)
     n = int(round(duration_s * fs))
     t = np.arange(n) / fs
-    p = pulse(t, hr_bpm)
+    p = pulse(t, hr_bpm, harmonic=harmonic)
     base = np.array([185.0, 130.0, 105.0]) * (1 + 0.08 * rng.standard_normal((n_rois, 3)))
     gain = 0.5 + rng.random(n_rois)
     illum = 1 + drift * np.sin(2 * np.pi * 0.1 * t + rng.random() * 6.28)

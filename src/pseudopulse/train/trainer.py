@@ -26,7 +26,8 @@ import torch
 
 from pseudopulse.io import atomic_write_text
 from pseudopulse.model import augment
-from pseudopulse.model.losses import argmax_hr, gumbel_hr, norm_psd, overlap, psd_distance, pseudo_loss, rank_loss
+from pseudopulse.model.losses import (argmax_hr, gumbel_hr, norm_psd, overlap, psd_distance, pseudo_loss,
+                                      rank_loss, views_in_band)
 from pseudopulse.model.net import build_net
 from pseudopulse.model.normalize import normalize_clip
 from pseudopulse.train import checkpoint as ckpt
@@ -82,6 +83,9 @@ def train_step(
         views.append(augment.shifted_view(raw, a, t, shift, reverse=reverse))
         views.append(augment.resampled_view(raw, a, t, speed_down)[0])
         views.append(augment.resampled_view(raw, a, t, speed_up)[0])
+    if cfg.flicker_prob > 0:  # independent flicker per view: a nuisance the positive pair and the ranking disagree on
+        views = [augment.flicker(v, cfg.fs, rng, prob=cfg.flicker_prob, hz=cfg.flicker_hz, amp=cfg.flicker_amp) for v in views]
+        anchor = views[0]
     y_all = net(normalize_clip(torch.cat(views)))
     y = y_all[:b]
     stats = {"l_pseudo": 0.0, "l_pos": 0.0, "l_neg": 0.0, "l_rank": 0.0, "rectified": [], "lambda": 0}
@@ -126,7 +130,8 @@ def train_step(
         if cfg.use_rank:
             g = dict(sharpness=cfg.gumbel_sharpness, tau=cfg.gumbel_tau)
             h = gumbel_hr(psd_y, freqs, **g)
-            l_rank = rank_loss(h, gumbel_hr(psd_up, freqs, **g), gumbel_hr(psd_down, freqs, **g)).mean()
+            on = views_in_band(h, speed_up, speed_down, cfg.band_bpm, cfg.rank_margin_bpm) if cfg.rank_in_band else (None, None)
+            l_rank = rank_loss(h, gumbel_hr(psd_up, freqs, **g), gumbel_hr(psd_down, freqs, **g), *on).mean()
             loss = loss + cfg.rank_alpha * l_rank
             stats["l_rank"] = float(l_rank.detach())
     return loss, stats
@@ -205,6 +210,8 @@ def train(
         rng = _seed_epoch(cfg, epoch)
         k = epoch % cfg.n_nets
         net, opt = nets[k], opts[k]
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr_at(epoch)
         peer = nets[1 - k] if cfg.n_nets == 2 else None
         net.train()
         if peer is not None:
@@ -251,6 +258,7 @@ def train(
             return TrainResult(run_dir, run_dir / "model.pt", history, nets, final_net=k)
     final = (cfg.epochs - 1) % cfg.n_nets
     info = {"ablation": cfg.ablation, "epochs": cfg.epochs, "net_index": final + 1,
-            "train_recordings": len(recordings), "train_clips": len(ds), "history_tail": history[-1:]}  # fmt: skip
+            "train_recordings": len(recordings), "train_clips": len(ds), "history_tail": history[-1:],
+            "recipe": cfg.recipe()}  # fmt: skip
     ckpt.export_model(run_dir / "model.pt", nets[final], fs=cfg.fs, clip_s=cfg.clip_s, info=info)
     return TrainResult(run_dir, run_dir / "model.pt", history, nets, final_net=final)
