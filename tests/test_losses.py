@@ -159,3 +159,20 @@ def test_flicker_is_colour_neutral_at_the_drawn_rate_and_off_at_prob_zero():
     p, f = norm_psd(rel[:, 0, 0, :T], fs=FS, nfft=NFFT)
     assert torch.all((argmax_hr(p, f) - 90.0).abs() <= 1.5)  # 1.5 Hz
     assert torch.equal(flicker(raw, FS, rng, prob=0.0, hz=(0.5, 3.0), amp=(0.01, 0.03)), raw)
+
+
+def test_readout_weighted_psd_ranks_the_rate_the_readout_reports():
+    from pseudopulse.signal import estimate_hr
+    from pseudopulse.signal.postprocess import readout_power_response
+
+    t = torch.arange(2 * T, dtype=torch.float64) / FS
+    for hr, read in ((45.0, 90.0), (72.0, 72.0)):
+        f0 = hr / 60
+        y = (torch.sin(2 * math.pi * f0 * t) + 0.6 * torch.sin(2 * math.pi * 2 * f0 * t + 1.0)).float()[None]
+        assert estimate_hr(y[0].numpy(), FS).hr_bpm == pytest.approx(read, abs=1.5)  # the shared read-out
+        p, f = norm_psd(y, fs=FS, nfft=4 * y.shape[-1])
+        assert float(argmax_hr(p, f)) == pytest.approx(hr, abs=1.5)  # the raw PSD ranks the fundamental
+        gain = torch.from_numpy(readout_power_response(f.numpy(), FS)).float()
+        assert float(argmax_hr(p * gain, f)) == pytest.approx(read, abs=1.5)  # weighted: what the read-out reports
+    g = readout_power_response([45.0, 90.0, 150.0], FS)
+    assert 0.2 < g[0] < 0.35 and g[1] > 0.9 and 0.5 < g[2] < 0.75

@@ -97,6 +97,7 @@ def train_cmd(
     lr_schedule: str = typer.Option("const", "--lr-schedule", help="const (the paper) | cosine (anneal to 0 over the epochs)."),
     pseudo_filter: str = typer.Option("readout", "--pseudo-filter", help="2SR label filter: readout (0.7–3.5 Hz) | flat (0.4–4 Hz, keeps low fundamentals)."),
     flicker: float = typer.Option(0.0, "--flicker", min=0.0, max=1.0, help="Fraction of training views given a random colour-neutral brightness flicker (0.5–3.5 Hz)."),
+    rank_readout_weight: bool = typer.Option(False, "--rank-readout-weight", help="Rank the HR the read-out will report (loss PSDs weighted by its filter gain)."),
     rank_in_band: bool = typer.Option(False, "--rank-in-band", help="Rank only resampled views whose expected HR stays inside the PSD band."),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
     cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label / synth cache."),
@@ -113,7 +114,7 @@ def train_cmd(
     try:
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                        threads=threads, lambda_max=lambda_max, flicker_prob=flicker,
-                                       rank_in_band=rank_in_band, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter)  # fmt: skip
+                                       rank_in_band=rank_in_band, rank_readout_weight=rank_readout_weight, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter)  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     if not data and not synth:

@@ -30,7 +30,7 @@ ABLATIONS: dict[str, dict] = {
     "supervised": dict(use_ssl=False, use_pseudo=True, pseudo_schedule="const", use_rank=False, use_corect=False),
 }
 
-RECIPE_FIELDS = ("lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm")
+RECIPE_FIELDS = ("lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm", "rank_readout_weight")
 
 
 @dataclass
@@ -69,6 +69,7 @@ class TrainConfig:
     pseudo_filter: str = "readout"  # 2SR label filter: "readout" (0.7–3.5 Hz) or "flat" (0.4–4 Hz, gentle detrend)
     rank_in_band: bool = False  # rank only views whose expected HR (h·speed) stays inside band_bpm
     rank_margin_bpm: float = 3.0
+    rank_readout_weight: bool = False  # rank the h the read-out will report: PSDs weighted by clean_wave's power gain
     # augmentation: colour-neutral brightness flicker on a fraction of the raw windows (0 = off)
     flicker_prob: float = 0.0
     flicker_hz: tuple[float, float] = (0.5, 3.5)

@@ -30,6 +30,7 @@ from pseudopulse.model.losses import (argmax_hr, gumbel_hr, norm_psd, overlap, p
                                       rank_loss, views_in_band)
 from pseudopulse.model.net import build_net
 from pseudopulse.model.normalize import normalize_clip
+from pseudopulse.signal.postprocess import readout_power_response
 from pseudopulse.train import checkpoint as ckpt
 from pseudopulse.train.config import TrainConfig
 from pseudopulse.train.corect import rectify
@@ -129,9 +130,13 @@ def train_step(
         stats["l_pos"], stats["l_neg"] = float(l_pos.detach()), float(l_neg.detach())
         if cfg.use_rank:
             g = dict(sharpness=cfg.gumbel_sharpness, tau=cfg.gumbel_tau)
-            h = gumbel_hr(psd_y, freqs, **g)
+            ranked = [psd_y, psd_up, psd_down]
+            if cfg.rank_readout_weight:
+                gain = torch.from_numpy(readout_power_response(freqs.numpy(), cfg.fs)).float()
+                ranked = [p * gain / (p * gain).sum(dim=-1, keepdim=True).clamp_min(1e-12) for p in ranked]
+            h, h_up, h_down = (gumbel_hr(p, freqs, **g) for p in ranked)
             on = views_in_band(h, speed_up, speed_down, cfg.band_bpm, cfg.rank_margin_bpm) if cfg.rank_in_band else (None, None)
-            l_rank = rank_loss(h, gumbel_hr(psd_up, freqs, **g), gumbel_hr(psd_down, freqs, **g), *on).mean()
+            l_rank = rank_loss(h, h_up, h_down, *on).mean()
             loss = loss + cfg.rank_alpha * l_rank
             stats["l_rank"] = float(l_rank.detach())
     return loss, stats
