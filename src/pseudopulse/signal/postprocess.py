@@ -21,10 +21,13 @@ class HREstimate:
     band_hz: tuple[float, float]
 
 
-def clean_wave(x: np.ndarray, fs: float, band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> np.ndarray:
-    """Detrend (smoothness priors, λ scaled so the cut-off is the same at any ``fs``) then zero-phase band-pass."""
+def clean_wave(
+    x: np.ndarray, fs: float, band_hz: tuple[float, float] = DEFAULT_BAND_HZ, detrend_lambda: float = 100.0
+) -> np.ndarray:
+    """Detrend (smoothness priors; ``detrend_lambda`` is λ at 30 Hz, scaled so the cut-off is the same at any
+    ``fs``) then zero-phase band-pass. Every read-out uses the defaults."""
     fs = check_fs(fs)
-    lam = 100.0 * (fs / 30.0) ** 2  # λ=100 at 30 fps; the trend cut-off scales as fs/sqrt(λ)
+    lam = detrend_lambda * (fs / 30.0) ** 2  # the trend cut-off scales as fs/sqrt(λ)
     return bandpass(detrend(np.asarray(x, dtype=np.float64), lam), fs, band_hz)
 
 

@@ -64,13 +64,12 @@ def pseudo_label(stmap: STMap, method: str = "2sr", pseudo_filter: str = "readou
     and band-passed 0.7–3.5 Hz like every read-out wave; "flat": a gentler detrend (λ = 1600, cut-off halved) and
     0.4–4 Hz band-pass, so 45–60-bpm fundamentals keep > 90 % of their power against their harmonics."""
     from pseudopulse.methods import get_method
-    from pseudopulse.signal import bandpass, clean_wave, detrend
+    from pseudopulse.signal import clean_wave
 
-    fs = stmap.fs
     wave = get_method(method).apply(stmap)
     if pseudo_filter == "flat":
-        return bandpass(detrend(np.asarray(wave, np.float64), 1600.0 * (fs / 30.0) ** 2), fs, FLAT_PSEUDO_BAND_HZ).astype(np.float32)
-    return clean_wave(wave, fs, PSEUDO_BAND_HZ).astype(np.float32)
+        return clean_wave(wave, stmap.fs, FLAT_PSEUDO_BAND_HZ, detrend_lambda=1600.0).astype(np.float32)
+    return clean_wave(wave, stmap.fs, PSEUDO_BAND_HZ).astype(np.float32)
 
 
 def _uniform(stmap: STMap, fs: float) -> STMap:
