@@ -1,10 +1,13 @@
 """Compare trained model files the way the shipped one was chosen, and write results/model_selection.md.
 
-Selection uses only generated labels: a grid of semi-synthetic 10-s clips (45–140 bpm, 640×480, x264 CRF 10).
-The held-out UBFC-rPPG subjects of benchmarks/splits/ubfc_h264_holdout.json are reported beside it, not used
-to choose. Usage (from the repo root, with ../shared/data present for the UBFC column):
+Selection uses only generated labels: a grid of semi-synthetic 10-s clips (45–140 bpm, 640×480, x264 CRF 10)
+plus any ``--val-suite`` (a `pseudopulse synth` folder); the "val score" column is the mean of those MAEs and is
+what we choose by. ``--test-suite`` folders and the held-out UBFC-rPPG subjects of
+benchmarks/splits/ubfc_h264_holdout.json are reported beside it, not used to choose. Usage (from the repo root,
+with ../shared/data present for the UBFC column):
 
-    .venv/bin/python benchmarks/select_model.py runs/A/model.pt runs/B/model.pt [--methods pos 2sr chrom]
+    .venv/bin/python benchmarks/select_model.py runs/A/model.pt runs/B/model.pt [--methods pos 2sr chrom] \
+        [--val-suite runs/synth-s2] [--test-suite runs/synth-s1 --test-suite runs/synth-s3]
 """
 
 from __future__ import annotations
@@ -38,17 +41,17 @@ def synth_grid(folder: Path):
     return out
 
 
-def ubfc_errors(method: str, checkpoint: str | None) -> np.ndarray | None:
-    if not UBFC.is_dir():
-        return None
+def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path | None = None) -> np.ndarray:
+    """Signed 10-s clip errors (bpm) of ``method`` on a UBFC-layout folder (all recordings, or a split's test)."""
     from pseudopulse.datasets import get_dataset
     from pseudopulse.datasets.splits import read_split
     from pseudopulse.eval import evaluate
     from pseudopulse.eval.runner import EvalConfig
 
-    ds = get_dataset("ubfc", UBFC)
-    recs = read_split(SPLIT).select(ds, "test")
-    res = evaluate(ds, method, recordings=recs, config=EvalConfig(cache_dir=str(ROOT / "results/cache/stmap"), checkpoint=checkpoint), workers=1)
+    ds = get_dataset("ubfc", root)
+    recs = read_split(split).select(ds, "test") if split else None
+    cfg = EvalConfig(cache_dir=str(ROOT / "results/cache/stmap"), checkpoint=checkpoint)
+    res = evaluate(ds, method, recordings=recs, config=cfg, workers=1)
     return np.array([c.error_bpm for c in res.clips])
 
 
@@ -56,21 +59,34 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="*")
     ap.add_argument("--methods", nargs="*", default=["pos", "2sr", "chrom"])
+    ap.add_argument("--val-suite", action="append", default=[], type=Path, help="generated suite used to choose")
+    ap.add_argument("--test-suite", action="append", default=[], type=Path, help="generated suite only reported")
     ap.add_argument("--out", default=str(ROOT / "results" / "model_selection.md"))
     args = ap.parse_args()
-    rows = ["| predictor | synth grid MAE | synth, HR < 62 bpm | UBFC held-out MAE | UBFC held-out RMSE |", "|---|---|---|---|---|"]
+    for folder in args.val_suite + args.test_suite:
+        if not (folder / "suite.json").is_file() and not any(folder.glob("*/vid.*")):
+            ap.error(f"{folder} is not a UBFC-layout folder (make a generated suite with `pseudopulse synth {folder} --n 30 --seed N`)")
+    val = [f"val {p.name} MAE" for p in args.val_suite]
+    test = [f"test {p.name} MAE" for p in args.test_suite]
+    head = ["predictor", "synth grid MAE", "synth, HR < 62 bpm", *val, "val score", *test, "UBFC held-out MAE", "UBFC held-out RMSE"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     with tempfile.TemporaryDirectory() as tmp:
         grid = synth_grid(Path(tmp))
         for name, ck in [("model", m) for m in args.models] + [(m, None) for m in args.methods]:
             err = np.array([predict_stmap(st, name, checkpoint=ck).hr_bpm - t for t, st in grid])
             low = np.array([abs(e) for (t, _), e in zip(grid, err) if t < 62])
-            u = ubfc_errors(name, ck)
-            ub = ("—", "—") if u is None else (f"{np.mean(np.abs(u)):.2f}", f"{np.sqrt(np.mean(u**2)):.2f}")
+            val_mae = [np.mean(np.abs(clip_errors(p, name, ck))) for p in args.val_suite]
+            test_mae = [np.mean(np.abs(clip_errors(p, name, ck))) for p in args.test_suite]
+            score = np.mean([np.mean(np.abs(err)), *val_mae])
+            u = clip_errors(UBFC, name, ck, split=SPLIT) if UBFC.is_dir() else None
+            ub = ["—", "—"] if u is None else [f"{np.mean(np.abs(u)):.2f}", f"{np.sqrt(np.mean(u**2)):.2f}"]
             label = f"model `{ck}`" if ck else name
-            rows.append(f"| {label} | {np.mean(np.abs(err)):.2f} | {low.mean():.2f} | {ub[0]} | {ub[1]} |")
+            cells = [label, f"{np.mean(np.abs(err)):.2f}", f"{low.mean():.2f}", *(f"{v:.2f}" for v in val_mae), f"{score:.2f}"]
+            rows.append("| " + " | ".join(cells + [f"{v:.2f}" for v in test_mae] + ub) + " |")
             print(rows[-1], flush=True)
     text = (
         f"Synthetic grid: {len(GRID_BPM)} rates × {len(GRID_SEEDS)} seeds, 10-s 640×480 clips, CRF 10. "
+        "Val score: mean MAE over the grid and the val suites (what we choose by). "
         "UBFC: held-out subjects of `benchmarks/splits/ubfc_h264_holdout.json`, 10-s clips. MAE/RMSE in bpm.\n\n"
         + "\n".join(rows)
         + "\n"

@@ -77,8 +77,13 @@ def run_peer(peer_python: str, model: str, videos: list[Path], timeout_s: float 
     return load_s, records
 
 
-def benchmark_peer(dataset, methods: list[str], peer_python: str | None, peer_model: str = "FacePhys.rlap") -> dict:
-    """Per-recording HR of our methods and of the peer vs the GT PPG; MAE and speed (× real time) per tool."""
+def benchmark_peer(
+    dataset, methods: list[str], peer_python: str | None, peer_model: str = "FacePhys.rlap", checkpoint: str | Path | None = None
+) -> dict:
+    """Per-recording HR of our methods and of the peer vs the GT PPG; MAE and speed (× real time) per tool.
+
+    ``checkpoint``: model file for method ``model`` (default: the shipped weights).
+    """
     from pseudopulse.api import predict
 
     recordings = dataset.recordings()
@@ -91,7 +96,7 @@ def benchmark_peer(dataset, methods: list[str], peer_python: str | None, peer_mo
         duration = float("nan")
         for m in methods:
             t = time.perf_counter()
-            res = predict(rec.video_path, method=m)
+            res = predict(rec.video_path, method=m, checkpoint=checkpoint if m == "model" else None)
             secs[m] = time.perf_counter() - t
             hrs[m] = res.hr_bpm
             duration = res.duration_s
