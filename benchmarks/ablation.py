@@ -33,13 +33,13 @@ RECIPE = ["--epochs", "40", "--lr", "3e-3", "--lr-schedule", "cosine", "--pseudo
           "--rank-readout-weight", "--flicker", "0.5", "--threads", "1"]  # fmt: skip
 
 
-def train_command(row: str, seed: int, run: Path, synth: int) -> list[str]:
-    data = ["--data", f"ubfc:{UBFC}", "--holdout", "3,4,5,9", "--data", str(UNLABELED), "--synth", str(synth)]
+def train_command(row: str, seed: int, run: Path, synth: int, synth_size: str) -> list[str]:
+    data = ["--data", f"ubfc:{UBFC}", "--holdout", "3,4,5,9", "--data", str(UNLABELED), "--synth", str(synth), "--synth-size", synth_size]
     resume = ["--resume"] if (run / "checkpoint.pt").is_file() else []
     return [sys.executable, "-m", "pseudopulse", "train", *data, "--ablation", row, *RECIPE, "--seed", str(seed), "--out", str(run), *resume]
 
 
-def train_all(jobs: list[tuple[str, int, Path]], parallel: int, synth: int) -> None:
+def train_all(jobs: list[tuple[str, int, Path]], parallel: int, synth: int, synth_size: str) -> None:
     """Run the missing trainings, ``parallel`` at a time; a failed run stops the benchmark with its log's tail."""
     todo = [j for j in jobs if not (j[2] / "model.pt").is_file()]
     running: list[tuple[subprocess.Popen, Path]] = []
@@ -49,7 +49,7 @@ def train_all(jobs: list[tuple[str, int, Path]], parallel: int, synth: int) -> N
             run.mkdir(parents=True, exist_ok=True)
             print(f"training {row} seed {seed} -> {run}", flush=True)
             with open(run / "train.log", "a") as log:
-                running.append((subprocess.Popen(train_command(row, seed, run, synth), stdout=log, stderr=subprocess.STDOUT), run))
+                running.append((subprocess.Popen(train_command(row, seed, run, synth, synth_size), stdout=log, stderr=subprocess.STDOUT), run))
         time.sleep(2)
         for proc, run in list(running):
             if proc.poll() is None:
@@ -73,7 +73,8 @@ def main():
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     ap.add_argument("--jobs", type=int, default=2, help="trainings at once (each uses 1 torch thread)")
-    ap.add_argument("--synth", type=int, default=30, help="semi-synthetic training clips (the shipped model: 60)")
+    ap.add_argument("--synth", type=int, default=30, help="semi-synthetic training clips")
+    ap.add_argument("--synth-size", default="320x240", help="their frame size WxH")
     ap.add_argument("--suite", action="append", default=[], type=Path, help="generated suite to score on (repeatable)")
     ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "ablation")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "ablation.md")
@@ -84,7 +85,7 @@ def main():
         if not any(folder.glob("*/vid.*")):
             ap.error(f"{folder} is not a UBFC-layout folder (make a generated suite with `pseudopulse synth {folder} --n 30 --seed N`)")
     jobs = [(row, seed, args.runs / f"{row}-s{seed}") for row in args.rows for seed in args.seeds]
-    train_all(jobs, args.jobs, args.synth)
+    train_all(jobs, args.jobs, args.synth, args.synth_size)
     cols = ["synth grid", *(f"{p.name}" for p in args.suite), "UBFC held-out"]
     head = ["row", *(f"{c} (mean; per seed)" for c in cols)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -99,7 +100,7 @@ def main():
             lines.append(f"| {method} | " + " | ".join(f"{v:.2f}" for v in scores(method, None, grid, args.suite)) + " |")
             print(lines[-1], flush=True)
     text = (
-        f"Table-3 rows trained with the shipped recipe and {args.synth} synthetic clips, seeds "
+        f"Table-3 rows trained with the shipped recipe and {args.synth} synthetic clips ({args.synth_size}), seeds "
         f"{', '.join(map(str, args.seeds))}; MAE (bpm) on 10-s clips. "
         "Synth grid: 45–140 bpm × 2 seeds, 640×480, CRF 10. UBFC held-out: subjects 3, 4, 5, 9 (never trained on).\n\n"
         + "\n".join(lines)

@@ -48,3 +48,14 @@ def test_train_resume_and_adapt(videos, tmp_path):
     out = run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", adapted, "--json", "--no-progress")
     doc = json.loads(out.stdout)
     assert doc["method"] == "model" and 40 <= doc["hr_bpm"] <= 180
+
+
+@pytest.mark.parametrize("size", ["640", "641x480", "32x32", "axb"])
+def test_train_refuses_a_bad_synth_size(size, tmp_path):
+    from typer.testing import CliRunner
+
+    from pseudopulse.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--synth", "2", "--synth-size", size, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "--synth-size" in result.output
+    assert not (tmp_path / "run").exists()

@@ -221,3 +221,20 @@ def test_label_free_training_learns_the_pulse_on_toy_maps(tmp_path):
         st, _ = toy_stmap(hr, duration_s=30, seed=100 + j, noise=2.0)
         errs.append(abs(estimate_hr(pred.apply(st), FS).hr_bpm - hr))
     assert max(errs) < 3.0, errs
+
+
+def test_synth_sources_render_each_size_to_its_own_file(tmp_path):
+    import av
+
+    from pseudopulse.train.data import synth_sources
+
+    sizes = {}
+    for w, h in ((320, 240), (256, 192)):
+        (src,) = synth_sources(1, seed=0, cache_dir=tmp_path, duration_s=2.0, width=w, height=h)
+        st = src.load_stmap()
+        assert 1.5 < st.timestamps_s[-1] - st.timestamps_s[0] < 2.5
+    for f in sorted((tmp_path / "synth").glob("*.mp4")):
+        with av.open(str(f)) as c:
+            s = c.streams.video[0]
+            sizes[f.name] = (s.codec_context.width, s.codec_context.height)
+    assert sorted(sizes.values()) == [(256, 192), (320, 240)], sizes

@@ -16,15 +16,26 @@ def _split(values: Optional[List[str]]) -> list[str]:
     return [s.strip() for v in (values or []) for s in v.split(",") if s.strip()]
 
 
-def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi):
+def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi, synth_size=(320, 240)):
     from pseudopulse.train.data import sources_from_spec, synth_sources
 
     sources = []
     for spec in data or []:
         sources += sources_from_spec(spec, cache_dir=cache_dir, exclude_subjects=holdout, roi=roi)
     if synth_n:
-        sources += synth_sources(synth_n, seed=synth_seed, cache_dir=cache_dir)
+        sources += synth_sources(synth_n, seed=synth_seed, cache_dir=cache_dir, width=synth_size[0], height=synth_size[1])
     return sources
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480); both even and at least 64 (x264 and the face renderer need them)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"--synth-size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
+    if w < 64 or h < 64 or w % 2 or h % 2:
+        raise typer.BadParameter(f"--synth-size {text!r}: width and height must be even and >= 64")
+    return w, h
 
 
 def epoch_line(row: dict, epochs: int) -> str:
@@ -83,6 +94,7 @@ def train_cmd(
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder: checkpoint.pt, log.csv, rectified.csv, model.pt."),
     synth: int = typer.Option(0, "--synth", min=0, help="Add N semi-synthetic clips (synth.make_suite, rendered once into the cache)."),
     synth_seed: int = typer.Option(0, "--synth-seed", help="Seed of the semi-synthetic suite."),
+    synth_size: str = typer.Option("320x240", "--synth-size", help="Frame size WxH of the semi-synthetic clips."),
     holdout: Optional[List[str]] = typer.Option(None, "--holdout", help="Subject ids / recording names of --data datasets NOT to train on (comma list)."),
     val: Optional[List[str]] = typer.Option(None, "--val", help="Held-out dataset (NAME:ROOT or folder) with GT, for per-epoch validation MAE only."),
     val_subjects: Optional[List[str]] = typer.Option(None, "--val-subjects", help="Only these subjects of --val (comma list)."),
@@ -119,7 +131,7 @@ def train_cmd(
         raise typer.BadParameter(str(e)) from None
     if not data and not synth:
         raise typer.BadParameter("give training data: --data PATH (repeatable) and/or --synth N")
-    sources = gather_sources(data, synth, synth_seed, _split(holdout), cache_dir, roi)
+    sources = gather_sources(data, synth, synth_seed, _split(holdout), cache_dir, roi, _frame_size(synth_size))
     val_sources = []
     keep = set(_split(val_subjects))
     for spec in val or []:

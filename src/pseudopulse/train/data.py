@@ -286,7 +286,7 @@ def synth_sources(
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i, cfg in enumerate(make_suite(n, seed, duration_s=duration_s, width=width, height=height)):
-        path = folder / f"synth-s{seed}-{i:03d}-{cfg.seed}.mp4"
+        path = folder / f"synth-s{seed}-{i:03d}-{cfg.seed}-{width}x{height}-{duration_s:g}s.mp4"
 
         def load_stmap(cfg=cfg, path=path):
             if not path.is_file():
