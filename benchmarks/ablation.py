@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_model import ROOT, SPLIT, UBFC, clip_errors, synth_grid  # noqa: E402
+from select_model import ROOT, SPLIT, UBFC, clip_errors, grid_errors, require_suites, synth_grid  # noqa: E402
 
-from pseudopulse.api import predict_stmap  # noqa: E402
 from pseudopulse.io import atomic_write_text  # noqa: E402
 
 ROWS = ("plain-ssl", "pseudo", "gradual", "ranking", "corect", "full")
@@ -62,7 +61,7 @@ def train_all(jobs: list[tuple[str, int, Path]], parallel: int, synth: int, synt
 
 def scores(name: str, checkpoint: str | None, grid, suites: list[Path]) -> list[float]:
     """MAE (bpm): grid, each suite, UBFC held-out (nan without ../shared)."""
-    g = np.mean([abs(predict_stmap(st, name, checkpoint=checkpoint).hr_bpm - t) for t, st in grid])
+    g = np.mean(np.abs(grid_errors(grid, name, checkpoint)))
     s = [np.mean(np.abs(clip_errors(p, name, checkpoint))) for p in suites]
     u = np.mean(np.abs(clip_errors(UBFC, name, checkpoint, split=SPLIT))) if UBFC.is_dir() else float("nan")
     return [g, *s, u]
@@ -81,9 +80,7 @@ def main():
     args = ap.parse_args()
     if not UBFC.is_dir() or not UNLABELED.is_dir():
         ap.error(f"needs the training data in {UBFC} and {UNLABELED}")
-    for folder in args.suite:
-        if not any(folder.glob("*/vid.*")):
-            ap.error(f"{folder} is not a UBFC-layout folder (make a generated suite with `pseudopulse synth {folder} --n 30 --seed N`)")
+    require_suites(ap, args.suite)
     jobs = [(row, seed, args.runs / f"{row}-s{seed}") for row in args.rows for seed in args.seeds]
     train_all(jobs, args.jobs, args.synth, args.synth_size)
     cols = ["synth grid", *(f"{p.name}" for p in args.suite), "UBFC held-out"]

@@ -41,6 +41,18 @@ def synth_grid(folder: Path):
     return out
 
 
+def require_suites(ap: argparse.ArgumentParser, folders: list[Path]) -> None:
+    """Stop with a usage error unless every folder is a UBFC-layout suite."""
+    for folder in folders:
+        if not any(folder.glob("*/vid.*")):
+            ap.error(f"{folder} is not a UBFC-layout folder (make a generated suite with `pseudopulse synth {folder} --n 30 --seed N`)")
+
+
+def grid_errors(grid, method: str, checkpoint: str | None) -> np.ndarray:
+    """Signed errors (bpm) of ``method`` on the ``synth_grid`` clips."""
+    return np.array([predict_stmap(st, method, checkpoint=checkpoint).hr_bpm - t for t, st in grid])
+
+
 def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path | None = None) -> np.ndarray:
     """Signed 10-s clip errors (bpm) of ``method`` on a UBFC-layout folder (all recordings, or a split's test)."""
     from pseudopulse.datasets import get_dataset
@@ -63,9 +75,7 @@ def main():
     ap.add_argument("--test-suite", action="append", default=[], type=Path, help="generated suite only reported")
     ap.add_argument("--out", default=str(ROOT / "results" / "model_selection.md"))
     args = ap.parse_args()
-    for folder in args.val_suite + args.test_suite:
-        if not (folder / "suite.json").is_file() and not any(folder.glob("*/vid.*")):
-            ap.error(f"{folder} is not a UBFC-layout folder (make a generated suite with `pseudopulse synth {folder} --n 30 --seed N`)")
+    require_suites(ap, args.val_suite + args.test_suite)
     val = [f"val {p.name} MAE" for p in args.val_suite]
     test = [f"test {p.name} MAE" for p in args.test_suite]
     head = ["predictor", "synth grid MAE", "synth, HR < 62 bpm", *val, "val score", *test, "UBFC held-out MAE", "UBFC held-out RMSE"]
@@ -73,7 +83,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         grid = synth_grid(Path(tmp))
         for name, ck in [("model", m) for m in args.models] + [(m, None) for m in args.methods]:
-            err = np.array([predict_stmap(st, name, checkpoint=ck).hr_bpm - t for t, st in grid])
+            err = grid_errors(grid, name, ck)
             low = np.array([abs(e) for (t, _), e in zip(grid, err) if t < 62])
             val_mae = [np.mean(np.abs(clip_errors(p, name, ck))) for p in args.val_suite]
             test_mae = [np.mean(np.abs(clip_errors(p, name, ck))) for p in args.test_suite]

@@ -28,13 +28,17 @@ def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi, synth_siz
 
 
 def _frame_size(text: str) -> tuple[int, int]:
-    """'640x480' -> (640, 480); both even and at least 64 (x264 and the face renderer need them)."""
+    """'640x480' -> (640, 480), a size ``SynthConfig`` accepts (its own rule, checked before anything renders)."""
+    from pseudopulse.synth import SynthConfig, SynthConfigError
+
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise typer.BadParameter(f"--synth-size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
-    if w < 64 or h < 64 or w % 2 or h % 2:
-        raise typer.BadParameter(f"--synth-size {text!r}: width and height must be even and >= 64")
+    try:
+        SynthConfig(width=w, height=h)
+    except SynthConfigError as e:
+        raise typer.BadParameter(f"--synth-size {text!r}: {e}") from None
     return w, h
 
 
