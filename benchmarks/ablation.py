@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from select_model import ROOT, SPLIT, UBFC, clip_errors, grid_errors, require_suites, synth_grid  # noqa: E402
 
 from pseudopulse.io import atomic_write_text  # noqa: E402
+from pseudopulse.synth.config import SYNTH_TRAIN_SIZE  # noqa: E402
 
 ROWS = ("plain-ssl", "pseudo", "gradual", "ranking", "corect", "full")
 UNLABELED = ROOT.parent / "shared" / "data" / "unlabeled"
@@ -73,7 +74,7 @@ def main():
     ap.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     ap.add_argument("--jobs", type=int, default=2, help="trainings at once (each uses 1 torch thread)")
     ap.add_argument("--synth", type=int, default=30, help="semi-synthetic training clips")
-    ap.add_argument("--synth-size", default="320x240", help="their frame size WxH")
+    ap.add_argument("--synth-size", default="x".join(map(str, SYNTH_TRAIN_SIZE)), help="their frame size WxH")
     ap.add_argument("--suite", action="append", default=[], type=Path, help="generated suite to score on (repeatable)")
     ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "ablation")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "ablation.md")

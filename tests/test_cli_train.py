@@ -27,7 +27,8 @@ def videos(tmp_path_factory):
 def test_train_resume_and_adapt(videos, tmp_path):
     cache = tmp_path / "cache"
     common = ["--roi", "full-frame", "--cache-dir", cache, "--batch-size", "4", "--threads", "1", "--ablation", "ranking"]
-    recipe = ["--lr-schedule", "cosine", "--pseudo-filter", "flat", "--flicker", "0.5", "--rank-in-band", "--rank-readout-weight"]
+    recipe = ["--lr-schedule", "cosine", "--pseudo-filter", "flat", "--flicker", "0.5", "--rank-in-band", "--rank-readout-weight",
+              "--features", "rgb+pos"]
     common += recipe
     run("train", "--data", videos, "--epochs", "1", "--out", tmp_path / "run", *common)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
@@ -43,8 +44,8 @@ def test_train_resume_and_adapt(videos, tmp_path):
         "--out", adapted, "--run-dir", tmp_path / "adapt_run", *common[:-2 - len(recipe)])  # fmt: skip
     # adapt continues with the base model's objective: its ablation row and recipe
     cfg = json.loads((tmp_path / "adapt_run" / "config.json").read_text())
-    assert (cfg["ablation"], cfg["lr_schedule"], cfg["pseudo_filter"], cfg["flicker_prob"], cfg["rank_in_band"], cfg["rank_readout_weight"]) == (
-        "ranking", "cosine", "flat", 0.5, True, True)
+    assert (cfg["ablation"], cfg["lr_schedule"], cfg["pseudo_filter"], cfg["flicker_prob"], cfg["rank_in_band"], cfg["rank_readout_weight"],
+            cfg["features"]) == ("ranking", "cosine", "flat", 0.5, True, True, "rgb+pos")
     out = run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", adapted, "--json", "--no-progress")
     doc = json.loads(out.stdout)
     assert doc["method"] == "model" and 40 <= doc["hr_bpm"] <= 180

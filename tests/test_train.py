@@ -77,7 +77,7 @@ def test_cosine_learning_rate_and_recipe_validation():
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
     assert TrainConfig.for_ablation("ranking", lr=1e-3).lr_at(39) == 1e-3
     assert cos.recipe()["lr_schedule"] == "cosine"
-    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5)):
+    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5), dict(features="yuv")):
         with pytest.raises(ValueError):
             TrainConfig.for_ablation("ranking", **bad)
 

@@ -48,7 +48,7 @@ def adapt_cmd(
     try:
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, threads=threads,
                                        fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(net.config()["channels"]),
-                                       **info.get("recipe", {}))  # fmt: skip
+                                       **{**info.get("recipe", {}), "features": net.features})  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     sources = video_sources(videos, cache_dir=cache_dir, roi=roi)

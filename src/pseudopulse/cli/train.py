@@ -10,13 +10,14 @@ import typer
 
 from pseudopulse.cli.app import app
 from pseudopulse.cli.common import console, err_console, run_cli
+from pseudopulse.synth.config import SYNTH_TRAIN_SIZE
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
     return [s.strip() for v in (values or []) for s in v.split(",") if s.strip()]
 
 
-def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi, synth_size=(320, 240)):
+def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi, synth_size=SYNTH_TRAIN_SIZE):
     from pseudopulse.train.data import sources_from_spec, synth_sources
 
     sources = []
@@ -98,7 +99,7 @@ def train_cmd(
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder: checkpoint.pt, log.csv, rectified.csv, model.pt."),
     synth: int = typer.Option(0, "--synth", min=0, help="Add N semi-synthetic clips (synth.make_suite, rendered once into the cache)."),
     synth_seed: int = typer.Option(0, "--synth-seed", help="Seed of the semi-synthetic suite."),
-    synth_size: str = typer.Option("320x240", "--synth-size", help="Frame size WxH of the semi-synthetic clips."),
+    synth_size: str = typer.Option("x".join(map(str, SYNTH_TRAIN_SIZE)), "--synth-size", help="Frame size WxH of the semi-synthetic clips."),
     holdout: Optional[List[str]] = typer.Option(None, "--holdout", help="Subject ids / recording names of --data datasets NOT to train on (comma list)."),
     val: Optional[List[str]] = typer.Option(None, "--val", help="Held-out dataset (NAME:ROOT or folder) with GT, for per-epoch validation MAE only."),
     val_subjects: Optional[List[str]] = typer.Option(None, "--val-subjects", help="Only these subjects of --val (comma list)."),
@@ -115,6 +116,7 @@ def train_cmd(
     flicker: float = typer.Option(0.0, "--flicker", min=0.0, max=1.0, help="Fraction of training views given a random colour-neutral brightness flicker (0.5–3.5 Hz)."),
     rank_readout_weight: bool = typer.Option(False, "--rank-readout-weight", help="Rank the HR the read-out will report (loss PSDs weighted by its filter gain)."),
     rank_in_band: bool = typer.Option(False, "--rank-in-band", help="Rank only resampled views whose expected HR stays inside the PSD band."),
+    features: str = typer.Option("rgb", "--features", help="Network input: rgb (normalised STMap) | rgb+pos (+ per-ROI POS wave, no weights)."),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
     cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label / synth cache."),
     resume: bool = typer.Option(False, "--resume", help="Continue bit-exactly from OUT/checkpoint.pt."),
@@ -130,7 +132,8 @@ def train_cmd(
     try:
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                        threads=threads, lambda_max=lambda_max, flicker_prob=flicker,
-                                       rank_in_band=rank_in_band, rank_readout_weight=rank_readout_weight, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter)  # fmt: skip
+                                       rank_in_band=rank_in_band, rank_readout_weight=rank_readout_weight, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter,
+                                       features=features)  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     if not data and not synth:

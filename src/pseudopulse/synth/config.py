@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, replace
 
 from pseudopulse.errors import PseudopulseError
 
+SYNTH_TRAIN_SIZE = (320, 240)  # default frame size (width, height) of semi-synthetic training clips
+
 CODECS = ("libx264", "ffv1")
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 CONTAINERS = {".mp4": ("libx264",), ".mov": ("libx264",), ".avi": ("libx264", "ffv1"), ".mkv": ("libx264", "ffv1")}

@@ -19,6 +19,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from pseudopulse.model.features import FEATURES
+
 ABLATIONS: dict[str, dict] = {
     "plain-ssl": dict(use_ssl=True, use_pseudo=False, pseudo_schedule="const", use_rank=False, use_corect=False),
     "pseudo": dict(use_ssl=True, use_pseudo=True, pseudo_schedule="const", use_rank=False, use_corect=False),
@@ -30,7 +32,7 @@ ABLATIONS: dict[str, dict] = {
     "supervised": dict(use_ssl=False, use_pseudo=True, pseudo_schedule="const", use_rank=False, use_corect=False),
 }
 
-RECIPE_FIELDS = ("lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm", "rank_readout_weight")
+RECIPE_FIELDS = ("features", "lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm", "rank_readout_weight")
 
 
 @dataclass
@@ -77,6 +79,7 @@ class TrainConfig:
     # network
     channels: tuple[int, int, int, int] = (16, 32, 64, 128)
     band_limit: bool = True  # fixed FFT band-limit of the network output to band_bpm
+    features: str = "rgb"  # network input: "rgb" (the normalised STMap) or "rgb+pos" (+ per-ROI POS wave, model.features)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -121,6 +124,8 @@ class TrainConfig:
             problems.append(f"flicker_prob={self.flicker_prob} (need 0 <= p <= 1)")
         if not (0 < self.flicker_hz[0] <= self.flicker_hz[1] < self.fs / 2 and 0 <= self.flicker_amp[0] <= self.flicker_amp[1] < 1):
             problems.append(f"flicker_hz={self.flicker_hz} must lie in (0, fs/2) and flicker_amp={self.flicker_amp} in [0, 1)")
+        if self.features not in FEATURES:
+            problems.append(f"features={self.features!r} ({' or '.join(FEATURES)})")
         if not (self.use_ssl or self.use_pseudo):
             problems.append("no loss term is switched on")
         if problems:

@@ -22,6 +22,7 @@ import numpy as np
 from pseudopulse.errors import DatasetError, PseudopulseError, SignalError
 from pseudopulse.io import atomic_path
 from pseudopulse.stmap import STMap
+from pseudopulse.synth.config import SYNTH_TRAIN_SIZE
 
 TRAIN_CACHE_VERSION = 1
 PSEUDO_BAND_HZ = (0.7, 3.5)  # band-pass of the 2SR pseudo wave (design notes §6.2)
@@ -273,7 +274,8 @@ class ClipDataset:
 
 
 def synth_sources(
-    n: int, *, seed: int, cache_dir: str | Path, duration_s: float = 30.0, width: int = 320, height: int = 240
+    n: int, *, seed: int, cache_dir: str | Path, duration_s: float = 30.0, width: int = SYNTH_TRAIN_SIZE[0],
+    height: int = SYNTH_TRAIN_SIZE[1]
 ) -> list[TrainSource]:
     """``n`` semi-synthetic clips (``synth.make_suite(n, seed)``) rendered once into ``cache_dir/synth``.
 
