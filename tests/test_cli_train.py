@@ -28,7 +28,7 @@ def test_train_resume_and_adapt(videos, tmp_path):
     cache = tmp_path / "cache"
     common = ["--roi", "full-frame", "--cache-dir", cache, "--batch-size", "4", "--threads", "1", "--ablation", "ranking"]
     recipe = ["--lr-schedule", "cosine", "--pseudo-filter", "flat", "--flicker", "0.5", "--rank-in-band", "--rank-readout-weight",
-              "--features", "rgb+pos"]
+              "--pseudo-consensus", "pos,chrom"]
     common += recipe
     run("train", "--data", videos, "--epochs", "1", "--out", tmp_path / "run", *common)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
@@ -45,10 +45,25 @@ def test_train_resume_and_adapt(videos, tmp_path):
     # adapt continues with the base model's objective: its ablation row and recipe
     cfg = json.loads((tmp_path / "adapt_run" / "config.json").read_text())
     assert (cfg["ablation"], cfg["lr_schedule"], cfg["pseudo_filter"], cfg["flicker_prob"], cfg["rank_in_band"], cfg["rank_readout_weight"],
-            cfg["features"]) == ("ranking", "cosine", "flat", 0.5, True, True, "rgb+pos")
+            cfg["pseudo_consensus"]) == ("ranking", "cosine", "flat", 0.5, True, True, ["pos", "chrom"])
     out = run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", adapted, "--json", "--no-progress")
     doc = json.loads(out.stdout)
     assert doc["method"] == "model" and 40 <= doc["hr_bpm"] <= 180
+
+    # an ensemble of the trained and the adapted network; adapting it fine-tunes each member and keeps an ensemble
+    from pseudopulse.model.ensemble import EnsembleNet
+    from pseudopulse.train.checkpoint import load_model_file
+
+    run("ensemble", tmp_path / "run" / "model.pt", adapted, "--out", tmp_path / "ens.pt")
+    run("adapt", videos / "clip0.mkv", "--base", tmp_path / "ens.pt", "--epochs", "1", "--out", tmp_path / "ens_mine.pt",
+        "--run-dir", tmp_path / "ens_run", *common[:-2 - len(recipe)])  # fmt: skip
+    net, payload = load_model_file(tmp_path / "ens_mine.pt")
+    assert isinstance(net, EnsembleNet) and len(net.members) == 2
+    assert all((tmp_path / "ens_run" / f"member-{k}" / "model.pt").is_file() for k in range(2))
+    assert json.loads((tmp_path / "ens_run" / "member-1" / "config.json").read_text())["pseudo_consensus"] == ["pos", "chrom"]
+    doc = json.loads(run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", tmp_path / "ens_mine.pt",
+                         "--json", "--no-progress").stdout)  # fmt: skip
+    assert 40 <= doc["hr_bpm"] <= 180
 
 
 @pytest.mark.parametrize("size", ["640", "641x480", "32x32", "axb"])

@@ -117,38 +117,31 @@ def test_shipped_weights_read_a_known_pulse():
         assert estimate_hr(pred.apply(st), 30.0).hr_bpm == pytest.approx(hr, abs=1.0)
 
 
-def test_pos_channel_recovers_the_pulse_under_colour_neutral_intensity_drift():
-    """Every ROI's POS wave follows the pulse though a brightness random walk 6× its size rides on all channels,
-    and the RGB-only mean projection that POS replaces does not."""
-    from pseudopulse.model.features import pos_channel
+def test_ensemble_reads_the_mean_of_its_members_z_scored_waves_and_round_trips(tmp_path):
+    from pseudopulse.model.ensemble import EnsembleNet
+    from pseudopulse.model.normalize import zscore
+    from pseudopulse.train.checkpoint import export_ensemble, load_model_file
 
-    rng = np.random.default_rng(0)
-    t = np.arange(300) / 30.0
-    pulse = np.sin(2 * np.pi * 1.3 * t)
-    x = np.zeros((1, 3, 5, 300))
-    for r in range(5):
-        drift = 0.02 * np.cumsum(rng.normal(size=300)) / np.sqrt(300)
-        for c, (dc, rel) in enumerate(((180, 0.33), (120, 0.77), (95, 0.53))):
-            x[0, c, r] = dc * (1 + drift + 0.003 * rel * pulse)
-    z = normalize_clip(torch.tensor(x))
-    h = pos_channel(z, fs=30.0)
-    assert h.shape == (1, 1, 5, 300)
-    assert torch.allclose(h.pow(2).mean(-1), torch.ones(1, 1, 5), atol=1e-4)  # unit RMS per ROI
-    for r in range(5):
-        assert abs(np.corrcoef(h[0, 0, r].numpy(), pulse)[0, 1]) > 0.98
-        assert abs(np.corrcoef(z[0, 1, r].numpy(), pulse)[0, 1]) < 0.5  # green alone drowns in the drift
-    assert torch.equal(pos_channel(torch.zeros(1, 3, 2, 100), fs=30.0), torch.zeros(1, 1, 2, 100))
-
-
-def test_net_with_pos_features_round_trips_and_rejects_unknown_features(tmp_path):
-    torch.manual_seed(3)
-    net = STMapNet(features="rgb+pos").eval()
-    assert net.encoder[0][0].in_channels == 4 and net.config()["features"] == "rgb+pos"
-    export_model(tmp_path / "m.pt", net, fs=30.0, clip_s=10.0)
-    pred = load_predictor(tmp_path / "m.pt")
-    st, _ = toy_stmap(75.0, duration_s=10.0, seed=2)
+    paths = []
+    for k, channels in enumerate(((16, 32, 64, 128), (16, 32, 64, 128), (8, 16, 32, 64))):
+        torch.manual_seed(10 + k)
+        export_model(tmp_path / f"m{k}.pt", STMapNet(channels).eval(), fs=30.0, clip_s=10.0, info={"seed": k})
+        paths.append(tmp_path / f"m{k}.pt")
+    assert export_ensemble(tmp_path / "pair.pt", paths[:2]) == 2
+    assert export_ensemble(tmp_path / "ens.pt", [tmp_path / "pair.pt", paths[2]]) == 3  # a nested ensemble is flattened
+    ens, payload = load_model_file(tmp_path / "ens.pt")
+    assert isinstance(ens, EnsembleNet) and [i["seed"] for i in payload["info"]["members"]] == [0, 1, 2]
+    x = normalize_clip(stmap_to_tensor(toy_stmap(80.0, duration_s=10.0, seed=5)[0].values))
     with torch.no_grad():
-        y = net(normalize_clip(stmap_to_tensor(st.values)))[0].double().numpy()
-    assert np.corrcoef(pred.apply(st), y)[0, 1] > 0.99999
-    with pytest.raises(ValueError, match="unknown input features"):
-        STMapNet(features="yuv")
+        singles = [load_model_file(p)[0](x) for p in paths]
+        expected = torch.stack([zscore(y) for y in singles]).mean(0)
+        assert torch.allclose(ens(x), expected, atol=1e-5)
+    pred = load_predictor(tmp_path / "ens.pt")
+    st, _ = toy_stmap(80.0, duration_s=10.0, seed=5)
+    assert np.corrcoef(pred.apply(st), expected[0].double().numpy())[0, 1] > 0.9999
+    export_model(tmp_path / "fast.pt", STMapNet(fs=25.0), fs=25.0, clip_s=10.0)
+    with pytest.raises(ModelError, match="differ"):
+        export_ensemble(tmp_path / "bad.pt", [paths[0], tmp_path / "fast.pt"])
+    with pytest.raises(ModelError, match="at least 2"):
+        export_ensemble(tmp_path / "bad.pt", [paths[0]])
+    assert not (tmp_path / "bad.pt").exists()

@@ -77,7 +77,7 @@ def test_cosine_learning_rate_and_recipe_validation():
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
     assert TrainConfig.for_ablation("ranking", lr=1e-3).lr_at(39) == 1e-3
     assert cos.recipe()["lr_schedule"] == "cosine"
-    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5), dict(features="yuv")):
+    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5), dict(consensus_tol_bpm=0)):
         with pytest.raises(ValueError):
             TrainConfig.for_ablation("ranking", **bad)
 
@@ -238,3 +238,46 @@ def test_synth_sources_render_each_size_to_its_own_file(tmp_path):
             s = c.streams.video[0]
             sizes[f.name] = (s.codec_context.width, s.codec_context.height)
     assert sorted(sizes.values()) == [(256, 192), (320, 240)], sizes
+
+
+def test_consensus_mask_drops_clips_whose_pseudo_label_the_rgb_methods_contradict():
+    from dataclasses import replace
+
+    from pseudopulse.train.data import consensus_mask
+
+    recs, _ = prepare_recordings(_sources(n=1, duration_s=30.0), fs=FS)  # 60 bpm, 2SR label agrees
+    rec = recs[0]
+    t = 300
+    assert consensus_mask(rec, [0, 300, 600], t, ("pos", "chrom"), 6.0).tolist() == [True, True, True]
+    assert consensus_mask(rec, [0, 300], t, (), 6.0).tolist() == [True, True]  # no methods: every label counts
+    wrong = rec.pseudo.copy()  # the middle clip's label at 96 bpm: POS and CHROM still read 60
+    wrong[300:600] = np.sin(2 * np.pi * 1.6 * np.arange(300) / FS)
+    assert consensus_mask(replace(rec, pseudo=wrong), [0, 300, 600], t, ("pos", "chrom"), 6.0).tolist() == [True, False, True]
+    lost = rec.values.copy()  # face lost in the last clip: no method can confirm its label
+    lost[700:720] = np.nan
+    assert consensus_mask(replace(rec, values=lost), [0, 300, 600], t, ("pos",), 6.0).tolist() == [True, True, False]
+    ds = ClipDataset([replace(rec, pseudo=wrong)], clip_frames=t, shift_max=150, speed_max=1 / 0.6, consensus=("pos",))
+    assert ds.batch([2, 1, 0])["pseudo_mask"].tolist() == [1.0, 0.0, 1.0]
+    with pytest.raises(ValueError, match="rgb methods only"):
+        TrainConfig.for_ablation("ranking", pseudo_consensus=("2sr",))
+
+
+def test_masked_pseudo_labels_do_not_pull_the_network():
+    """L_pseudo is the mean over the confident rows only: a doubted row's label, however wrong, changes nothing."""
+    from pseudopulse.train.trainer import init_nets, train_step
+
+    recs, _ = prepare_recordings(_sources(n=2, duration_s=20.0), fs=FS)
+    ds = ClipDataset(recs, clip_frames=300, shift_max=0, speed_max=1.0)
+    cfg = TrainConfig.for_ablation("pseudo-only", epochs=2, batch_size=4, shift_max_frac=0.0, down_ratios=(0.9,),
+                                   pseudo_consensus=("pos",))  # fmt: skip
+    net = init_nets(cfg)[0].eval()
+    batch = ds.batch([0, 1, 2, 3])
+    batch["pseudo_mask"] = np.array([1, 0, 1, 0], np.float32)
+    loss, stats = train_step(cfg, net, None, batch, a=ds.a, epoch=0, rng=np.random.default_rng(0))
+    scrambled = dict(batch, pseudo=batch["pseudo"].copy())
+    scrambled["pseudo"][[1, 3]] = np.random.default_rng(1).normal(size=(2, 300))
+    loss2, _ = train_step(cfg, net, None, scrambled, a=ds.a, epoch=0, rng=np.random.default_rng(0))
+    assert float(loss2.detach()) == pytest.approx(float(loss.detach()), rel=1e-6)
+    only = dict(batch, pseudo_mask=np.ones(4, np.float32))
+    loss_all, _ = train_step(cfg, net, None, only, a=ds.a, epoch=0, rng=np.random.default_rng(0))
+    assert float(loss_all.detach()) != pytest.approx(float(loss.detach()), rel=1e-3)

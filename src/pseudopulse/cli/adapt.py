@@ -33,7 +33,7 @@ def adapt_cmd(
     from pseudopulse.cli.train import run_training
     from pseudopulse.io import atomic_path
     from pseudopulse.model.predictor import SHIPPED_WEIGHTS
-    from pseudopulse.train.checkpoint import load_model_file
+    from pseudopulse.train.checkpoint import export_ensemble, load_model_file, split_members
     from pseudopulse.train.config import TrainConfig
     from pseudopulse.train.data import video_sources
 
@@ -41,19 +41,30 @@ def adapt_cmd(
     if not base_path.is_file():
         raise ModelError(f"{base_path}: no model to adapt; give --base MODEL.pt (from `pseudopulse train`)")
     net, payload = load_model_file(base_path)
-    info = payload.get("info", {})
-    ablation = ablation or info.get("ablation", "ranking")
-    if ablation in ("supervised",):
+    members = split_members(net, payload)
+    if ablation == "supervised":
         raise typer.BadParameter("adapt is label-free; use `pseudopulse train --supervised` for GT training")
-    try:
-        cfg = TrainConfig.for_ablation(ablation, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, threads=threads,
-                                       fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(net.config()["channels"]),
-                                       **{**info.get("recipe", {}), "features": net.features})  # fmt: skip
-    except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
+    configs = []
+    for member, info in members:
+        try:
+            configs.append(TrainConfig.for_ablation(
+                ablation or info.get("ablation", "ranking"), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                threads=threads, fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(member.config()["channels"]),
+                **info.get("recipe", {})))  # fmt: skip
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from None
     sources = video_sources(videos, cache_dir=cache_dir, roi=roi)
     run = run_dir or out.with_name(out.stem + "_run")
-    res = run_training(cfg, sources, out=run, cache_dir=cache_dir, resume=resume, init_state=net.state_dict())
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(res.model_path.read_bytes())
+    if len(members) == 1:
+        res = run_training(configs[0], sources, out=run, cache_dir=cache_dir, resume=resume, init_state=net.state_dict())
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(res.model_path.read_bytes())
+    else:  # an ensemble: every member is fine-tuned on the same videos, each in its own run folder
+        adapted = []
+        for k, ((member, _), cfg) in enumerate(zip(members, configs)):
+            console.print(f"adapting ensemble member {k + 1}/{len(members)}")
+            res = run_training(cfg, sources, out=run / f"member-{k}", cache_dir=cache_dir, resume=resume,
+                               init_state=member.state_dict())  # fmt: skip
+            adapted.append(res.model_path)
+        export_ensemble(out, adapted, info={"adapted_from": base_path.name})
     console.print(f"wrote {out} (adapted from {base_path}; logs in {run})")

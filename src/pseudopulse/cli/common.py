@@ -27,13 +27,13 @@ def run_cli(fn):
             try:
                 return fn(*args, **kwargs)
             except PseudopulseError as e:
-                err_console.print(f"[bold red]error:[/] {e}", highlight=False)
+                err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)  # one line: paths stay whole
                 raise typer.Exit(2) from None
             finally:
                 for w in caught:
                     if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
                         continue
-                    err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+                    err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
 
     return wrapper
 

@@ -116,7 +116,7 @@ def train_cmd(
     flicker: float = typer.Option(0.0, "--flicker", min=0.0, max=1.0, help="Fraction of training views given a random colour-neutral brightness flicker (0.5–3.5 Hz)."),
     rank_readout_weight: bool = typer.Option(False, "--rank-readout-weight", help="Rank the HR the read-out will report (loss PSDs weighted by its filter gain)."),
     rank_in_band: bool = typer.Option(False, "--rank-in-band", help="Rank only resampled views whose expected HR stays inside the PSD band."),
-    features: str = typer.Option("rgb", "--features", help="Network input: rgb (normalised STMap) | rgb+pos (+ per-ROI POS wave, no weights)."),
+    pseudo_consensus: str = typer.Option("", "--pseudo-consensus", help="Comma list of rgb methods (e.g. pos,chrom): L_pseudo counts only clips where they read the label's HR ± 6 bpm."),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
     cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label / synth cache."),
     resume: bool = typer.Option(False, "--resume", help="Continue bit-exactly from OUT/checkpoint.pt."),
@@ -133,7 +133,7 @@ def train_cmd(
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                        threads=threads, lambda_max=lambda_max, flicker_prob=flicker,
                                        rank_in_band=rank_in_band, rank_readout_weight=rank_readout_weight, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter,
-                                       features=features)  # fmt: skip
+                                       pseudo_consensus=tuple(_split([pseudo_consensus])))  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     if not data and not synth:

@@ -16,7 +16,6 @@ Layer table (default channels (16, 32, 64, 128), 0.30 M parameters), R=25, T=300
   dec2   convT (1,4) s(1,2) 64 -> 32  (B, 32, 1, 300)
   head   conv 1x1 32 -> 1             (B, 300)
   band   FFT band-limit to ``band_bpm`` at ``fs`` (fixed, no weights; off with band_bpm=None)
-With ``features="rgb+pos"`` the stem sees a fourth channel, the per-ROI POS wave (``model.features``, no weights).
 Every conv is followed by BatchNorm + ReLU (except the head). The fixed output band-limit (an ideal FFT mask,
 40–250 bpm by default, the PSD band of the losses) removes trend and high-frequency content the pulse cannot
 hold, so the weights only have to learn the pulse projection (as the in-graph band-pass of public STMap models).
@@ -27,8 +26,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from pseudopulse.model.features import add_features, extra_channels
 
 DEFAULT_CHANNELS = (16, 32, 64, 128)  # ~0.30 M parameters
 
@@ -71,20 +68,15 @@ class STMapNet(nn.Module):
         *,
         fs: float = 30.0,
         band_bpm: tuple[float, float] | None = (40.0, 250.0),
-        features: str = "rgb",
     ):
         super().__init__()
-        stem_in = in_channels + extra_channels(features)
-        if features != "rgb" and in_channels != 3:
-            raise ValueError(f"input features {features!r} need 3 colour channels; got in_channels={in_channels}")
-        self.features = features
         self.fs = float(fs)
         self.band_bpm = None if band_bpm is None else (float(band_bpm[0]), float(band_bpm[1]))
         c1, c2, c3, c4 = (int(c) for c in channels)
         self.channels = (c1, c2, c3, c4)
         self.in_channels = int(in_channels)
         self.encoder = nn.Sequential(
-            _conv(stem_in, c1, (1, 1)),
+            _conv(in_channels, c1, (1, 1)),
             _conv(c1, c2, (2, 2)),
             _conv(c2, c3, (2, 2)),
             _conv(c3, c4, (2, 1)),
@@ -96,7 +88,6 @@ class STMapNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"STMapNet expects (B, {self.in_channels}, R, T); got {tuple(x.shape)}")
-        x = add_features(x, self.features, self.fs)
         t = x.shape[-1]
         pad = (-t) % self.time_stride
         if pad:
@@ -118,18 +109,22 @@ class STMapNet(nn.Module):
 
     def config(self) -> dict:
         return {"channels": list(self.channels), "in_channels": self.in_channels, "fs": self.fs,
-                "band_bpm": None if self.band_bpm is None else list(self.band_bpm), "features": self.features}  # fmt: skip
+                "band_bpm": None if self.band_bpm is None else list(self.band_bpm)}  # fmt: skip
 
 
-def build_net(config: dict | None = None) -> STMapNet:
+def build_net(config: dict | None = None) -> nn.Module:
+    """The network a model file's ``net`` config declares: an ``STMapNet``, or an ``EnsembleNet`` of them."""
     config = config or {}
+    if "members" in config:
+        from pseudopulse.model.ensemble import EnsembleNet
+
+        return EnsembleNet([build_net(c) for c in config["members"]])
     band = config.get("band_bpm", (40.0, 250.0))
     return STMapNet(
         channels=tuple(config.get("channels", DEFAULT_CHANNELS)),
         in_channels=int(config.get("in_channels", 3)),
         fs=float(config.get("fs", 30.0)),
         band_bpm=None if band is None else tuple(band),
-        features=str(config.get("features", "rgb")),
     )
 
 

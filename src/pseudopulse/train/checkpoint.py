@@ -49,7 +49,7 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def export_model(path: str | Path, net: torch.nn.Module, *, fs: float, clip_s: float, info: dict | None = None) -> None:
-    """Atomically write the inference file of ``net`` (an ``STMapNet``)."""
+    """Atomically write the inference file of ``net`` (an ``STMapNet`` or an ``EnsembleNet``)."""
     state = {k: v.detach().clone().cpu() for k, v in net.state_dict().items()}
     payload = {"format": MODEL_FORMAT, "net": net.config(), "state_dict": state, "fs": float(fs), "clip_s": float(clip_s),
                "info": dict(info or {})}  # fmt: skip
@@ -80,3 +80,36 @@ def load_model_file(path: str | Path):
         raise ModelError(f"{path}: weights do not fit the network they declare ({e})") from None
     net.eval()
     return net, payload
+
+
+def split_members(net: torch.nn.Module, payload: dict) -> list[tuple[torch.nn.Module, dict]]:
+    """[(network, its info)] of a loaded model: one pair, or one per member of an ensemble."""
+    from pseudopulse.model.ensemble import EnsembleNet
+
+    if isinstance(net, EnsembleNet):
+        infos = payload.get("info", {}).get("members") or [{} for _ in net.members]
+        return list(zip(net.members, infos))
+    return [(net, payload.get("info", {}))]
+
+
+def export_ensemble(path: str | Path, model_paths, *, info: dict | None = None) -> int:
+    """Atomically write one model file whose network is the ensemble of the networks in ``model_paths`` (an
+    ensemble among them contributes its members). All must share ``fs`` and ``clip_s``. Returns the member count."""
+    from pseudopulse.model.ensemble import EnsembleNet
+
+    members, infos, shape = [], [], set()
+    for p in model_paths:
+        net, payload = load_model_file(p)
+        shape.add((payload["fs"], payload["clip_s"]))
+        for member, member_info in split_members(net, payload):
+            members.append(member)
+            infos.append({**member_info, "source": Path(p).name})
+    if len(shape) != 1:
+        raise ModelError(f"models differ in sample rate / clip length {sorted(shape)}; an ensemble needs one of each")
+    try:
+        net = EnsembleNet(members)
+    except ValueError as e:
+        raise ModelError(str(e)) from None
+    fs, clip_s = shape.pop()
+    export_model(path, net, fs=fs, clip_s=clip_s, info={**(info or {}), "members": infos})
+    return len(members)

@@ -19,8 +19,6 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from pseudopulse.model.features import FEATURES
-
 ABLATIONS: dict[str, dict] = {
     "plain-ssl": dict(use_ssl=True, use_pseudo=False, pseudo_schedule="const", use_rank=False, use_corect=False),
     "pseudo": dict(use_ssl=True, use_pseudo=True, pseudo_schedule="const", use_rank=False, use_corect=False),
@@ -32,7 +30,8 @@ ABLATIONS: dict[str, dict] = {
     "supervised": dict(use_ssl=False, use_pseudo=True, pseudo_schedule="const", use_rank=False, use_corect=False),
 }
 
-RECIPE_FIELDS = ("features", "lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm", "rank_readout_weight")
+RECIPE_FIELDS = ("lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm", "rank_readout_weight",
+                 "pseudo_consensus", "consensus_tol_bpm")
 
 
 @dataclass
@@ -72,6 +71,8 @@ class TrainConfig:
     rank_in_band: bool = False  # rank only views whose expected HR (h·speed) stays inside band_bpm
     rank_margin_bpm: float = 3.0
     rank_readout_weight: bool = False  # rank the h the read-out will report: PSDs weighted by clean_wave's power gain
+    pseudo_consensus: tuple[str, ...] = ()  # rgb methods that must read the pseudo label's HR (± tol) for L_pseudo to count
+    consensus_tol_bpm: float = 6.0
     # augmentation: colour-neutral brightness flicker on a fraction of the raw windows (0 = off)
     flicker_prob: float = 0.0
     flicker_hz: tuple[float, float] = (0.5, 3.5)
@@ -79,7 +80,6 @@ class TrainConfig:
     # network
     channels: tuple[int, int, int, int] = (16, 32, 64, 128)
     band_limit: bool = True  # fixed FFT band-limit of the network output to band_bpm
-    features: str = "rgb"  # network input: "rgb" (the normalised STMap) or "rgb+pos" (+ per-ROI POS wave, model.features)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -96,6 +96,7 @@ class TrainConfig:
         self.up_ratios = tuple(float(r) for r in self.up_ratios)
         self.band_bpm = tuple(float(b) for b in self.band_bpm)
         self.flicker_hz = tuple(float(b) for b in self.flicker_hz)
+        self.pseudo_consensus = tuple(str(m).strip().lower() for m in self.pseudo_consensus)
         self.flicker_amp = tuple(float(b) for b in self.flicker_amp)
         problems = []
         if self.epochs < 1:
@@ -124,8 +125,14 @@ class TrainConfig:
             problems.append(f"flicker_prob={self.flicker_prob} (need 0 <= p <= 1)")
         if not (0 < self.flicker_hz[0] <= self.flicker_hz[1] < self.fs / 2 and 0 <= self.flicker_amp[0] <= self.flicker_amp[1] < 1):
             problems.append(f"flicker_hz={self.flicker_hz} must lie in (0, fs/2) and flicker_amp={self.flicker_amp} in [0, 1)")
-        if self.features not in FEATURES:
-            problems.append(f"features={self.features!r} ({' or '.join(FEATURES)})")
+        from pseudopulse.methods import METHODS
+
+        bad = [m for m in self.pseudo_consensus if m not in METHODS or METHODS[m].input != "rgb"]
+        if bad:
+            rgb = ", ".join(k for k, m in METHODS.items() if m.input == "rgb")
+            problems.append(f"pseudo_consensus {bad} (rgb methods only: {rgb})")
+        if self.consensus_tol_bpm <= 0:
+            problems.append(f"consensus_tol_bpm={self.consensus_tol_bpm} (need > 0)")
         if not (self.use_ssl or self.use_pseudo):
             problems.append("no loss term is switched on")
         if problems:

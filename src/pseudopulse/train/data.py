@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +220,36 @@ def dataset_sources(
     return out
 
 
+def consensus_mask(
+    recording: TrainRecording, starts: Sequence[int], t: int, methods: Sequence[str], tol_bpm: float
+) -> np.ndarray:
+    """Per clip (frames ``s..s+t`` for s in ``starts``): True when every rgb method in ``methods`` (run on the ROI-mean
+    colour trace of the recording) reads a heart rate within ``tol_bpm`` of the pseudo label's, both through the
+    shared read-out (``estimate_hr``). Training-free methods that agree are rarely all wrong in the same way, so the
+    agreement is a label-free confidence for the pseudo label."""
+    from pseudopulse.methods import get_method
+    from pseudopulse.signal import estimate_hr
+
+    keep = np.ones(len(starts), dtype=bool)
+    if not methods:
+        return keep
+    with warnings.catch_warnings():  # a frame without any face ROI is all-NaN: its mean is NaN, as wanted
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rgb = np.nanmean(recording.values.astype(np.float64), axis=1)
+    valid = np.isfinite(rgb).all(axis=1)
+    try:
+        waves = [get_method(m)(rgb, fs=recording.fs) for m in methods]
+    except (SignalError, ValueError):
+        return np.zeros(len(starts), dtype=bool)
+    for k, s in enumerate(starts):
+        if not valid[s : s + t].all():
+            keep[k] = False
+            continue
+        label = estimate_hr(recording.pseudo[s : s + t], recording.fs).hr_bpm
+        keep[k] = all(abs(estimate_hr(w[s : s + t], recording.fs).hr_bpm - label) <= tol_bpm for w in waves)
+    return keep
+
+
 # ---------------------------------------------------------------------------------------------- clips
 class ClipDataset:
     """Non-overlapping t-frame clips of every recording, served as longer raw windows.
@@ -226,11 +257,21 @@ class ClipDataset:
     A window is ``W`` frames with the anchor clip at offset ``a`` (``augment.window_layout``): room for a shift of
     ±shift_max frames and for reading speed_max·t frames from the anchor start. Beyond a recording's ends the map
     is reflect-padded. ``batch(indices)`` -> dict: ``raw`` (B, W, R, 3) float32, ``pseudo`` (B, t) float32,
-    ``ids`` list of "recording@start_frame", and ``gt`` (B, t) only when every recording carries GT
-    (supervised build).
+    ``pseudo_mask`` (B,) float32 (0 where the ``consensus`` methods disagree with the pseudo label, see
+    ``consensus_mask``; all 1 without them), ``ids`` list of "recording@start_frame", and ``gt`` (B, t) only when
+    every recording carries GT (supervised build).
     """
 
-    def __init__(self, recordings: Sequence[TrainRecording], *, clip_frames: int, shift_max: int, speed_max: float):
+    def __init__(
+        self,
+        recordings: Sequence[TrainRecording],
+        *,
+        clip_frames: int,
+        shift_max: int,
+        speed_max: float,
+        consensus: Sequence[str] = (),
+        consensus_tol_bpm: float = 6.0,
+    ):
         from pseudopulse.model.augment import window_layout
 
         if not recordings:
@@ -244,11 +285,14 @@ class ClipDataset:
             raise DatasetError(f"recordings have different ROI counts {sorted(rois)}; train on STMaps of one grid")
         self._padded = []
         self.clips: list[tuple[int, int]] = []
+        masks = []
         for i, r in enumerate(self.recordings):
             right = self.w - self.a - self.t
             self._padded.append(np.pad(r.values, ((self.a, right), (0, 0), (0, 0)), mode="reflect"))
-            for s in range(0, r.n_frames - self.t + 1, self.t):
-                self.clips.append((i, s))
+            starts = list(range(0, r.n_frames - self.t + 1, self.t))
+            self.clips += [(i, s) for s in starts]
+            masks.append(consensus_mask(r, starts, self.t, consensus, consensus_tol_bpm))
+        self.pseudo_mask = np.concatenate(masks).astype(np.float32) if masks else np.zeros(0, np.float32)
         if not self.clips:
             raise DatasetError(
                 f"every training recording is shorter than one {self.t}-frame clip; use longer videos or a shorter --clip-s"
@@ -267,7 +311,8 @@ class ClipDataset:
             if self.supervised:
                 gt.append(r.gt[s : s + self.t])
             ids.append(f"{r.name}@{s}")
-        out = {"raw": np.stack(raw).astype(np.float32), "pseudo": np.stack(pseudo).astype(np.float32), "ids": ids}
+        out = {"raw": np.stack(raw).astype(np.float32), "pseudo": np.stack(pseudo).astype(np.float32), "ids": ids,
+               "pseudo_mask": self.pseudo_mask[np.asarray(indices, dtype=int)]}  # fmt: skip
         if self.supervised:
             out["gt"] = np.stack(gt).astype(np.float32)
         return out

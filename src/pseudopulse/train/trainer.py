@@ -100,6 +100,8 @@ def train_step(
             target = torch.from_numpy(batch["gt"])
         else:
             target = torch.from_numpy(batch["pseudo"])
+        masked = bool(cfg.pseudo_consensus) and not cfg.supervised and "pseudo_mask" in batch
+        mask = torch.from_numpy(batch["pseudo_mask"]).clone() if masked else None
         lam = min(cfg.n_rectified(epoch), b) if peer is not None else 0
         stats["lambda"] = lam
         if lam > 0:
@@ -111,7 +113,11 @@ def train_step(
             eps = (h_pseudo - h_net).abs()
             target, idx = rectify(target, y_peer, eps, lam)
             stats["rectified"] = [(batch["ids"][i], float(eps[i])) for i in idx.tolist()]
-        l_pseudo = pseudo_loss(y, target).mean()
+            if mask is not None:
+                mask[idx] = 1.0  # a rectified row carries the peer's wave, not the doubted pseudo label
+        per_clip = pseudo_loss(y, target)
+        # mean over the clips whose labels count (plain mean without consensus: same arithmetic as before the switch)
+        l_pseudo = per_clip.mean() if mask is None else (per_clip * mask).sum() / mask.sum().clamp_min(1.0)
         loss = loss + cfg.pseudo_weight(epoch) * l_pseudo
         stats["l_pseudo"] = float(l_pseudo.detach())
 
@@ -155,8 +161,7 @@ def init_nets(cfg: TrainConfig, init_state: dict | None = None) -> list[torch.nn
     nets = []
     for k in range(cfg.n_nets):
         torch.manual_seed(cfg.seed + k)
-        net = build_net({"channels": cfg.channels, "fs": cfg.fs, "band_bpm": cfg.band_bpm if cfg.band_limit else None,
-                         "features": cfg.features})
+        net = build_net({"channels": cfg.channels, "fs": cfg.fs, "band_bpm": cfg.band_bpm if cfg.band_limit else None})
         if init_state is not None:
             net.load_state_dict(init_state)
         nets.append(net)
@@ -190,7 +195,8 @@ def train(
         raise ValueError("supervised training needs recordings prepared with supervised=True")
     if not cfg.supervised and any(r.gt is not None for r in recordings):
         raise ValueError("label-free training was handed recordings with ground truth; prepare them with supervised=False")
-    ds = ClipDataset(recordings, clip_frames=cfg.clip_frames, shift_max=cfg.shift_max, speed_max=cfg.speed_max)
+    ds = ClipDataset(recordings, clip_frames=cfg.clip_frames, shift_max=cfg.shift_max, speed_max=cfg.speed_max,
+                     consensus=() if cfg.supervised else cfg.pseudo_consensus, consensus_tol_bpm=cfg.consensus_tol_bpm)
     nets = init_nets(cfg, init_state)
     opts = [torch.optim.AdamW(n.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) for n in nets]
     history: list[dict] = []
@@ -209,6 +215,9 @@ def train(
         ckpt.restore_rng(state["rng"])
         history, rectified_log, start = state["history"], state["rectified"], state["epoch"] + 1
     atomic_write_text(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2))
+    if cfg.pseudo_consensus:  # which clips' pseudo labels L_pseudo uses
+        rows = [{"clip": f"{ds.recordings[i].name}@{s}", "confident": int(m)} for (i, s), m in zip(ds.clips, ds.pseudo_mask)]
+        atomic_write_text(run_dir / "consensus.csv", _csv_text(rows, ["clip", "confident"]))
     n_steps = (len(ds) + cfg.batch_size - 1) // cfg.batch_size
     done_here = 0
     for epoch in range(start, cfg.epochs):
