@@ -56,11 +56,12 @@ def test_train_resume_and_adapt(videos, tmp_path):
 
     run("ensemble", tmp_path / "run" / "model.pt", adapted, "--out", tmp_path / "ens.pt")
     run("adapt", videos / "clip0.mkv", "--base", tmp_path / "ens.pt", "--epochs", "1", "--out", tmp_path / "ens_mine.pt",
-        "--run-dir", tmp_path / "ens_run", *common[:-2 - len(recipe)])  # fmt: skip
+        "--run-dir", tmp_path / "ens_run", "--pseudo-consensus", "none", *common[:-2 - len(recipe)])  # fmt: skip
     net, payload = load_model_file(tmp_path / "ens_mine.pt")
     assert isinstance(net, EnsembleNet) and len(net.members) == 2
     assert all((tmp_path / "ens_run" / f"member-{k}" / "model.pt").is_file() for k in range(2))
-    assert json.loads((tmp_path / "ens_run" / "member-1" / "config.json").read_text())["pseudo_consensus"] == ["pos", "chrom"]
+    member = json.loads((tmp_path / "ens_run" / "member-1" / "config.json").read_text())
+    assert member["pseudo_consensus"] == [] and member["rank_readout_weight"]  # the override wins, the recipe stays
     doc = json.loads(run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", tmp_path / "ens_mine.pt",
                          "--json", "--no-progress").stdout)  # fmt: skip
     assert 40 <= doc["hr_bpm"] <= 180

@@ -21,6 +21,7 @@ def adapt_cmd(
     lr: float = typer.Option(1e-4, "--lr", help="AdamW learning rate."),
     batch_size: int = typer.Option(16, "--batch-size", min=2),
     ablation: Optional[str] = typer.Option(None, "--ablation", help="Label-free objective row (full, ranking, gradual, ...); default: the base model's."),
+    pseudo_consensus: Optional[str] = typer.Option(None, "--pseudo-consensus", help="Comma list of rgb methods (e.g. pos,chrom) that must agree with a clip's 2SR label for it to count; 'none' turns it off; default: the base model's."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(2, "--threads", min=1),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
@@ -44,13 +45,17 @@ def adapt_cmd(
     members = split_members(net, payload)
     if ablation == "supervised":
         raise typer.BadParameter("adapt is label-free; use `pseudopulse train --supervised` for GT training")
+    consensus = {}
+    if pseudo_consensus is not None:
+        names = [m.strip() for m in pseudo_consensus.split(",") if m.strip()]
+        consensus = {"pseudo_consensus": () if names in ([], ["none"]) else tuple(names)}
     configs = []
     for member, info in members:
         try:
             configs.append(TrainConfig.for_ablation(
                 ablation or info.get("ablation", "ranking"), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                 threads=threads, fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(member.config()["channels"]),
-                **info.get("recipe", {})))  # fmt: skip
+                **{**info.get("recipe", {}), **consensus}))  # fmt: skip
         except ValueError as e:
             raise typer.BadParameter(str(e)) from None
     sources = video_sources(videos, cache_dir=cache_dir, roi=roi)
