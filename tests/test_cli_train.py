@@ -76,3 +76,19 @@ def test_train_refuses_a_bad_synth_size(size, tmp_path):
     result = CliRunner().invoke(app, ["train", "--synth", "2", "--synth-size", size, "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "--synth-size" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_adapt_ignores_recipe_settings_from_another_version_with_a_warning(videos, tmp_path):
+    import torch
+
+    from pseudopulse.model import STMapNet
+    from pseudopulse.train.checkpoint import export_model
+
+    torch.manual_seed(0)
+    base = tmp_path / "future.pt"
+    export_model(base, STMapNet(), fs=30.0, clip_s=10.0,
+                 info={"ablation": "ranking", "recipe": {"lr_schedule": "cosine", "from_the_future": 1}})  # fmt: skip
+    proc = run("adapt", videos / "clip0.mkv", "--base", base, "--epochs", "1", "--out", tmp_path / "a.pt", "--roi", "full-frame",
+               "--cache-dir", tmp_path / "cache", "--batch-size", "4", "--threads", "1")  # fmt: skip
+    assert "from_the_future" in " ".join(proc.stderr.split())
+    assert json.loads((tmp_path / "a_run" / "config.json").read_text())["lr_schedule"] == "cosine"

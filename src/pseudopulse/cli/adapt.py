@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -35,7 +36,7 @@ def adapt_cmd(
     from pseudopulse.io import atomic_path
     from pseudopulse.model.predictor import SHIPPED_WEIGHTS
     from pseudopulse.train.checkpoint import export_ensemble, load_model_file, split_members
-    from pseudopulse.train.config import TrainConfig
+    from pseudopulse.train.config import RECIPE_FIELDS, TrainConfig
     from pseudopulse.train.data import video_sources
 
     base_path = base or SHIPPED_WEIGHTS
@@ -51,11 +52,15 @@ def adapt_cmd(
         consensus = {"pseudo_consensus": () if names in ([], ["none"]) else tuple(names)}
     configs = []
     for member, info in members:
+        recipe = info.get("recipe", {})
+        unknown = sorted(set(recipe) - set(RECIPE_FIELDS))
+        if unknown:  # written by another version of pseudopulse
+            warnings.warn(f"{base_path.name}: ignoring training settings this version does not know: {', '.join(unknown)}")
         try:
             configs.append(TrainConfig.for_ablation(
                 ablation or info.get("ablation", "ranking"), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                 threads=threads, fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(member.config()["channels"]),
-                **{**info.get("recipe", {}), **consensus}))  # fmt: skip
+                **{**{k: v for k, v in recipe.items() if k in RECIPE_FIELDS}, **consensus}))  # fmt: skip
         except ValueError as e:
             raise typer.BadParameter(str(e)) from None
     sources = video_sources(videos, cache_dir=cache_dir, roi=roi)
