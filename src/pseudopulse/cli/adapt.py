@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from pseudopulse.cli.app import app
-from pseudopulse.cli.common import console, run_cli
+from pseudopulse.cli.common import comma_list, console, run_cli
 
 
 @app.command("adapt")
@@ -48,7 +48,7 @@ def adapt_cmd(
         raise typer.BadParameter("adapt is label-free; use `pseudopulse train --supervised` for GT training")
     consensus = {}
     if pseudo_consensus is not None:
-        names = [m.strip() for m in pseudo_consensus.split(",") if m.strip()]
+        names = comma_list([pseudo_consensus])
         consensus = {"pseudo_consensus": () if names in ([], ["none"]) else tuple(names)}
     configs = []
     for member, info in members:

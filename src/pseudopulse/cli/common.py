@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +15,11 @@ from pseudopulse.errors import PseudopulseError
 
 console = Console()  # results (stdout)
 err_console = Console(stderr=True)  # progress, warnings, errors (stderr)
+
+
+def comma_list(values: Optional[List[str]]) -> list[str]:
+    """Items of repeatable comma-separated options (``--holdout 3,4 --holdout 9`` -> ["3", "4", "9"]), blanks dropped."""
+    return [s.strip() for v in (values or []) for s in v.split(",") if s.strip()]
 
 
 def run_cli(fn):

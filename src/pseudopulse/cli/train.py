@@ -9,12 +9,8 @@ from typing import List, Optional
 import typer
 
 from pseudopulse.cli.app import app
-from pseudopulse.cli.common import console, err_console, run_cli
+from pseudopulse.cli.common import comma_list, console, err_console, run_cli
 from pseudopulse.synth.config import SYNTH_TRAIN_SIZE
-
-
-def _split(values: Optional[List[str]]) -> list[str]:
-    return [s.strip() for v in (values or []) for s in v.split(",") if s.strip()]
 
 
 def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi, synth_size=SYNTH_TRAIN_SIZE):
@@ -133,14 +129,14 @@ def train_cmd(
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                        threads=threads, lambda_max=lambda_max, flicker_prob=flicker,
                                        rank_in_band=rank_in_band, rank_readout_weight=rank_readout_weight, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter,
-                                       pseudo_consensus=tuple(_split([pseudo_consensus])))  # fmt: skip
+                                       pseudo_consensus=tuple(comma_list([pseudo_consensus])))  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     if not data and not synth:
         raise typer.BadParameter("give training data: --data PATH (repeatable) and/or --synth N")
-    sources = gather_sources(data, synth, synth_seed, _split(holdout), cache_dir, roi, _frame_size(synth_size))
+    sources = gather_sources(data, synth, synth_seed, comma_list(holdout), cache_dir, roi, _frame_size(synth_size))
     val_sources = []
-    keep = set(_split(val_subjects))
+    keep = set(comma_list(val_subjects))
     for spec in val or []:
         for s in sources_from_spec(spec, cache_dir=cache_dir, roi=roi):
             sid = s.name.split("/")[-1]

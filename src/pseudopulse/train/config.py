@@ -140,6 +140,11 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ derived sizes
     @property
+    def filters_pseudo(self) -> bool:
+        """Whether L_pseudo uses only the clips whose 2SR label the ``pseudo_consensus`` methods confirm."""
+        return bool(self.pseudo_consensus) and not self.supervised
+
+    @property
     def clip_frames(self) -> int:
         return int(round(self.clip_s * self.fs))
 

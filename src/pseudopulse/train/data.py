@@ -226,7 +226,8 @@ def consensus_mask(
     """Per clip (frames ``s..s+t`` for s in ``starts``): True when every rgb method in ``methods`` (run on the ROI-mean
     colour trace of the recording) reads a heart rate within ``tol_bpm`` of the pseudo label's, both through the
     shared read-out (``estimate_hr``). Training-free methods that agree are rarely all wrong in the same way, so the
-    agreement is a label-free confidence for the pseudo label."""
+    agreement is a label-free confidence for the pseudo label. A clip with a face-lost frame, or every clip of a
+    recording the methods cannot read, is False."""
     from pseudopulse.methods import get_method
     from pseudopulse.signal import estimate_hr
 

@@ -100,8 +100,7 @@ def train_step(
             target = torch.from_numpy(batch["gt"])
         else:
             target = torch.from_numpy(batch["pseudo"])
-        masked = bool(cfg.pseudo_consensus) and not cfg.supervised and "pseudo_mask" in batch
-        mask = torch.from_numpy(batch["pseudo_mask"]).clone() if masked else None
+        mask = torch.from_numpy(batch["pseudo_mask"]).clone() if cfg.filters_pseudo else None
         lam = min(cfg.n_rectified(epoch), b) if peer is not None else 0
         stats["lambda"] = lam
         if lam > 0:
@@ -196,7 +195,7 @@ def train(
     if not cfg.supervised and any(r.gt is not None for r in recordings):
         raise ValueError("label-free training was handed recordings with ground truth; prepare them with supervised=False")
     ds = ClipDataset(recordings, clip_frames=cfg.clip_frames, shift_max=cfg.shift_max, speed_max=cfg.speed_max,
-                     consensus=() if cfg.supervised else cfg.pseudo_consensus, consensus_tol_bpm=cfg.consensus_tol_bpm)
+                     consensus=cfg.pseudo_consensus if cfg.filters_pseudo else (), consensus_tol_bpm=cfg.consensus_tol_bpm)
     nets = init_nets(cfg, init_state)
     opts = [torch.optim.AdamW(n.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) for n in nets]
     history: list[dict] = []
@@ -215,7 +214,7 @@ def train(
         ckpt.restore_rng(state["rng"])
         history, rectified_log, start = state["history"], state["rectified"], state["epoch"] + 1
     atomic_write_text(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2))
-    if cfg.pseudo_consensus:  # which clips' pseudo labels L_pseudo uses
+    if cfg.filters_pseudo:  # which clips' pseudo labels L_pseudo uses
         rows = [{"clip": f"{ds.recordings[i].name}@{s}", "confident": int(m)} for (i, s), m in zip(ds.clips, ds.pseudo_mask)]
         atomic_write_text(run_dir / "consensus.csv", _csv_text(rows, ["clip", "confident"]))
     n_steps = (len(ds) + cfg.batch_size - 1) // cfg.batch_size
