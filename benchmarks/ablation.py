@@ -63,8 +63,8 @@ def train_all(jobs: list[tuple[str, int, Path]], parallel: int, synth: int, synt
 def scores(name: str, checkpoint: str | None, grid, suites: list[Path]) -> list[float]:
     """MAE (bpm): grid, each suite, UBFC held-out (nan without ../shared)."""
     g = np.mean(np.abs(grid_errors(grid, name, checkpoint)))
-    s = [np.mean(np.abs(clip_errors(p, name, checkpoint))) for p in suites]
-    u = np.mean(np.abs(clip_errors(UBFC, name, checkpoint, split=SPLIT))) if UBFC.is_dir() else float("nan")
+    s = [np.mean(np.abs(clip_errors(p, name, checkpoint)[0])) for p in suites]
+    u = np.mean(np.abs(clip_errors(UBFC, name, checkpoint, split=SPLIT)[0])) if UBFC.is_dir() else float("nan")
     return [g, *s, u]
 
 

@@ -3,8 +3,9 @@
 Selection uses only generated labels: a grid of semi-synthetic 10-s clips (45–140 bpm, 640×480, x264 CRF 10)
 plus any ``--val-suite`` (a `pseudopulse synth` folder); the "val score" column is the mean of those MAEs and is
 what we choose by. ``--test-suite`` folders and the held-out UBFC-rPPG subjects of
-benchmarks/splits/ubfc_h264_holdout.json are reported beside it, not used to choose. Usage (from the repo root,
-with ../shared/data present for the UBFC column):
+benchmarks/splits/ubfc_h264_holdout.json are reported beside it, not used to choose. Below the table, each model's
+MAE minus each method's on the same clips (test suites pooled; UBFC held-out) with a 95 % bootstrap interval over
+recordings. Usage (from the repo root, with ../shared/data present for the UBFC column):
 
     .venv/bin/python benchmarks/select_model.py runs/A/model.pt runs/B/model.pt [--methods pos 2sr chrom] \
         [--val-suite runs/synth-s2] [--test-suite runs/synth-s1 --test-suite runs/synth-s3]
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from pseudopulse.api import predict_stmap
+from pseudopulse.eval.metrics import paired_mae_difference
 from pseudopulse.io import atomic_write_text
 from pseudopulse.stmap import extract_stmap
 from pseudopulse.synth import SynthConfig, render
@@ -53,8 +55,9 @@ def grid_errors(grid, method: str, checkpoint: str | None) -> np.ndarray:
     return np.array([predict_stmap(st, method, checkpoint=checkpoint).hr_bpm - t for t, st in grid])
 
 
-def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path | None = None) -> np.ndarray:
-    """Signed 10-s clip errors (bpm) of ``method`` on a UBFC-layout folder (all recordings, or a split's test)."""
+def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path | None = None) -> tuple[np.ndarray, list[str]]:
+    """Signed 10-s clip errors (bpm) of ``method`` on a UBFC-layout folder (all recordings, or a split's test), and
+    the recording each clip comes from (``folder/recording``, for the paired bootstrap)."""
     from pseudopulse.datasets import get_dataset
     from pseudopulse.datasets.splits import read_split
     from pseudopulse.eval import evaluate
@@ -64,7 +67,21 @@ def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path 
     recs = read_split(split).select(ds, "test") if split else None
     cfg = EvalConfig(cache_dir=str(ROOT / "results/cache/stmap"), checkpoint=checkpoint)
     res = evaluate(ds, method, recordings=recs, config=cfg, workers=1)
-    return np.array([c.error_bpm for c in res.clips])
+    return np.array([c.error_bpm for c in res.clips]), [f"{root.name}/{c.recording}" for c in res.clips]
+
+
+def paired_rows(models: list[str], methods: list[str], pooled: dict) -> list[str]:
+    """Markdown rows: each model's MAE minus each method's, pooled test suites and UBFC held-out, with 95 % CIs."""
+    out = []
+    for label in models:
+        for method in methods:
+            cells = []
+            for part in ("test", "ubfc"):
+                a, b = pooled.get(label, {}).get(part), pooled.get(method, {}).get(part)
+                cells.append("—" if a is None or b is None else str(paired_mae_difference(a[0], b[0], a[1])))
+            if set(cells) != {"—"}:
+                out.append(f"| {label} − {method} (paired) | test suites pooled: {cells[0]} | UBFC held-out: {cells[1]} |")
+    return ["", "| paired comparison | | |", "|---|---|---|", *out] if out else []
 
 
 def main():
@@ -80,24 +97,33 @@ def main():
     test = [f"test {p.name} MAE" for p in args.test_suite]
     head = ["predictor", "synth grid MAE", "synth, HR < 62 bpm", *val, "val score", *test, "UBFC held-out MAE", "UBFC held-out RMSE"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    pooled = {}  # predictor label -> {"test": (errors, recordings), "ubfc": (errors, recordings)}
     with tempfile.TemporaryDirectory() as tmp:
         grid = synth_grid(Path(tmp))
         for name, ck in [("model", m) for m in args.models] + [(m, None) for m in args.methods]:
             err = grid_errors(grid, name, ck)
             low = np.array([abs(e) for (t, _), e in zip(grid, err) if t < 62])
-            val_mae = [np.mean(np.abs(clip_errors(p, name, ck))) for p in args.val_suite]
-            test_mae = [np.mean(np.abs(clip_errors(p, name, ck))) for p in args.test_suite]
+            val_mae = [np.mean(np.abs(clip_errors(p, name, ck)[0])) for p in args.val_suite]
+            tests = [clip_errors(p, name, ck) for p in args.test_suite]
+            test_mae = [np.mean(np.abs(e)) for e, _ in tests]
             score = np.mean([np.mean(np.abs(err)), *val_mae])
             u = clip_errors(UBFC, name, ck, split=SPLIT) if UBFC.is_dir() else None
-            ub = ["—", "—"] if u is None else [f"{np.mean(np.abs(u)):.2f}", f"{np.sqrt(np.mean(u**2)):.2f}"]
+            ub = ["—", "—"] if u is None else [f"{np.mean(np.abs(u[0])):.2f}", f"{np.sqrt(np.mean(u[0] ** 2)):.2f}"]
             label = f"model `{ck}`" if ck else name
             cells = [label, f"{np.mean(np.abs(err)):.2f}", f"{low.mean():.2f}", *(f"{v:.2f}" for v in val_mae), f"{score:.2f}"]
             rows.append("| " + " | ".join(cells + [f"{v:.2f}" for v in test_mae] + ub) + " |")
             print(rows[-1], flush=True)
+            if tests:
+                pooled.setdefault(label, {})["test"] = (np.concatenate([e for e, _ in tests]), sum((g for _, g in tests), []))
+            if u is not None:
+                pooled.setdefault(label, {})["ubfc"] = u
+    rows += paired_rows([f"model `{m}`" for m in args.models], args.methods, pooled)
     text = (
         f"Synthetic grid: {len(GRID_BPM)} rates × {len(GRID_SEEDS)} seeds, 10-s 640×480 clips, CRF 10. "
         "Val score: mean MAE over the grid and the val suites (what we choose by). "
-        "UBFC: held-out subjects of `benchmarks/splits/ubfc_h264_holdout.json`, 10-s clips. MAE/RMSE in bpm.\n\n"
+        "UBFC: held-out subjects of `benchmarks/splits/ubfc_h264_holdout.json`, 10-s clips. MAE/RMSE in bpm. "
+        "Paired rows: a model's MAE minus a method's on the same clips (test suites pooled), with a 95 % bootstrap "
+        "interval over recordings; an interval that contains 0 does not tell the two apart.\n\n"
         + "\n".join(rows)
         + "\n"
     )

@@ -14,7 +14,7 @@ from pseudopulse.cli import app
 from pseudopulse.datasets import get_dataset
 from pseudopulse.errors import ModelError, SignalError
 from pseudopulse.eval.clips import clip_bounds
-from pseudopulse.eval.metrics import hr_metrics
+from pseudopulse.eval.metrics import hr_metrics, paired_mae_difference
 from pseudopulse.eval.predictors import resolve_predictor
 from pseudopulse.eval.robustness import reencode, robustness, seed_offset_s
 from pseudopulse.eval.runner import EvalConfig, evaluate
@@ -45,6 +45,37 @@ def test_metrics_reject_bad_input():
     with pytest.raises(SignalError, match="differ in length"):
         hr_metrics([1, 2], [1])
     assert np.isnan(hr_metrics([70], [72]).pearson_r)
+
+
+def test_paired_mae_difference_tells_better_from_equal_predictors():
+    rng = np.random.default_rng(3)
+    rec = np.repeat(np.arange(40), 3)  # 40 recordings of 3 clips
+    good, bad = rng.normal(0, 2, 120), rng.normal(0, 8, 120)
+    d = paired_mae_difference(good, bad, rec)
+    assert d.diff == pytest.approx(np.abs(good).mean() - np.abs(bad).mean())
+    assert d.low < d.diff < d.high < 0  # clearly better: the whole interval is below 0
+    assert (d.n_clips, d.n_groups) == (120, 40)
+    other = rng.normal(0, 2, 120)  # same error distribution: the interval straddles 0
+    same = paired_mae_difference(good, other, rec)
+    assert same.low < 0 < same.high
+    assert "95 % CI" in str(same)
+
+
+def test_paired_mae_difference_resamples_whole_recordings():
+    # one recording of 20 clips fails for predictor a only: clustered, that is one draw of 11, not 20 of 30
+    a = np.r_[np.full(20, 40.0), np.zeros(10)]
+    b = np.zeros(30)
+    rec = np.r_[np.zeros(20), np.arange(1, 11)]
+    clustered = paired_mae_difference(a, b, rec)
+    per_clip = paired_mae_difference(a, b)
+    assert clustered.diff == per_clip.diff == pytest.approx(800 / 30)
+    assert clustered.low < 1.0 < per_clip.low  # the recording may be left out of a resample; the clips never all are
+    with pytest.raises(SignalError, match="same clips"):
+        paired_mae_difference(a, b[:-1])
+    with pytest.raises(SignalError, match="at least 2 recordings"):
+        paired_mae_difference(a, b, np.zeros(30))
+    with pytest.raises(SignalError, match="label every clip"):
+        paired_mae_difference(a, b, np.zeros(29))
 
 
 def test_clip_bounds_non_overlapping_and_offset():

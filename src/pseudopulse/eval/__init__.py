@@ -6,7 +6,7 @@
 compression study (paper Fig. 4).
 """
 
-from pseudopulse.eval.metrics import HRMetrics, hr_metrics
+from pseudopulse.eval.metrics import HRMetrics, MAEDifference, hr_metrics, paired_mae_difference
 from pseudopulse.eval.predictors import Predictor, predictor_names, resolve_predictor
 from pseudopulse.eval.runner import ClipResult, EvalConfig, EvalProgress, EvalResult, RecordingResult, evaluate
 
@@ -16,10 +16,12 @@ __all__ = [
     "EvalProgress",
     "EvalResult",
     "HRMetrics",
+    "MAEDifference",
     "Predictor",
     "RecordingResult",
     "evaluate",
     "hr_metrics",
+    "paired_mae_difference",
     "predictor_names",
     "resolve_predictor",
 ]
