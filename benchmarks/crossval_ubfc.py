@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_model import ROOT, UBFC, clip_errors  # noqa: E402
+from select_model import ROOT, UBFC, clip_errors, pool_errors  # noqa: E402
 
 from pseudopulse.datasets.splits import read_split  # noqa: E402
 from pseudopulse.eval.metrics import paired_mae_difference  # noqa: E402
@@ -51,7 +51,7 @@ def main():
             ap.error(f"{split}: test subjects {sorted(test & seen)} are already in another fold's test")
         seen |= test
     per_fold = {m: fold_errors(folds, m) for m in ["model", *args.methods]}
-    results = {m: (np.concatenate([e for e, _ in f]), sum((r for _, r in f), [])) for m, f in per_fold.items()}
+    results = {m: pool_errors(f) for m, f in per_fold.items()}
     fold_cols = " | ".join(f"fold {i + 1} MAE" for i in range(len(folds)))
     rows = [f"| predictor | MAE | RMSE | {fold_cols} | clips | recordings |", "|---|---:|---:|" + "---:|" * (len(folds) + 2)]
     for name, (e, r) in results.items():

@@ -70,6 +70,11 @@ def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path 
     return np.array([c.error_bpm for c in res.clips]), [f"{root.name}/{c.recording}" for c in res.clips]
 
 
+def pool_errors(parts: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, list[str]]:
+    """Concatenate ``clip_errors`` results (several folders or folds) into one (errors, recordings) pair."""
+    return np.concatenate([e for e, _ in parts]), [r for _, recs in parts for r in recs]
+
+
 def paired_rows(models: list[str], methods: list[str], pooled: dict) -> list[str]:
     """Markdown rows: each model's MAE minus each method's, pooled test suites and UBFC held-out, with 95 % CIs."""
     out = []
@@ -114,7 +119,7 @@ def main():
             rows.append("| " + " | ".join(cells + [f"{v:.2f}" for v in test_mae] + ub) + " |")
             print(rows[-1], flush=True)
             if tests:
-                pooled.setdefault(label, {})["test"] = (np.concatenate([e for e, _ in tests]), sum((g for _, g in tests), []))
+                pooled.setdefault(label, {})["test"] = pool_errors(tests)
             if u is not None:
                 pooled.setdefault(label, {})["ubfc"] = u
     rows += paired_rows([f"model `{m}`" for m in args.models], args.methods, pooled)

@@ -97,8 +97,8 @@ def paired_mae_difference(
     g = np.arange(a.size) if groups is None else np.asarray(groups).ravel()
     if g.shape != a.shape:
         raise SignalError(f"groups ({g.size}) must label every clip ({a.size})")
-    _, idx = np.unique(g, return_inverse=True)
-    n_groups = int(idx.max()) + 1 if a.size else 0
+    labels, idx = np.unique(g, return_inverse=True)
+    n_groups = len(labels)
     if n_groups < 2:
         raise SignalError(f"a bootstrap needs at least 2 recordings; got {n_groups}")
     sums = np.bincount(idx, weights=a - b, minlength=n_groups)  # per recording: summed |e_a| − |e_b|
