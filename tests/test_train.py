@@ -77,10 +77,7 @@ def test_cosine_learning_rate_and_recipe_validation():
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
     assert TrainConfig.for_ablation("ranking", lr=1e-3).lr_at(39) == 1e-3
     assert cos.recipe()["lr_schedule"] == "cosine"
-    assert "head" not in cos.net_config()  # wave-head model files keep their old config
-    assert TrainConfig(head="projection", head_smooth_s=1.6).net_config()["smooth_s"] == 1.6
-    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5), dict(consensus_tol_bpm=0),
-                dict(head="mlp"), dict(head_smooth_s=-1.0)):
+    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5), dict(consensus_tol_bpm=0)):
         with pytest.raises(ValueError):
             TrainConfig.for_ablation("ranking", **bad)
 

@@ -60,7 +60,6 @@ def adapt_cmd(
             configs.append(TrainConfig.for_ablation(
                 ablation or info.get("ablation", "ranking"), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                 threads=threads, fs=payload["fs"], clip_s=payload["clip_s"], channels=tuple(member.config()["channels"]),
-                head=member.config().get("head", "wave"), head_smooth_s=member.config().get("smooth_s", 1.0),
                 **{**{k: v for k, v in recipe.items() if k in RECIPE_FIELDS}, **consensus}))  # fmt: skip
         except ValueError as e:
             raise typer.BadParameter(str(e)) from None

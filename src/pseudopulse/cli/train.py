@@ -113,8 +113,6 @@ def train_cmd(
     rank_readout_weight: bool = typer.Option(False, "--rank-readout-weight", help="Rank the HR the read-out will report (loss PSDs weighted by its filter gain)."),
     rank_in_band: bool = typer.Option(False, "--rank-in-band", help="Rank only resampled views whose expected HR stays inside the PSD band."),
     pseudo_consensus: str = typer.Option("", "--pseudo-consensus", help="Comma list of rgb methods (e.g. pos,chrom): L_pseudo counts only clips where they read the label's HR ± 6 bpm."),
-    head: str = typer.Option("wave", "--head", help="Network output: wave (1x1 conv) | projection (slowly varying colour/ROI weights on the input; see CHOICES.md)."),
-    head_smooth: float = typer.Option(1.0, "--head-smooth", min=0.0, help="Projection head: moving-average length of its weights (s)."),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
     cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label / synth cache."),
     resume: bool = typer.Option(False, "--resume", help="Continue bit-exactly from OUT/checkpoint.pt."),
@@ -131,7 +129,7 @@ def train_cmd(
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                        threads=threads, lambda_max=lambda_max, flicker_prob=flicker,
                                        rank_in_band=rank_in_band, rank_readout_weight=rank_readout_weight, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter,
-                                       pseudo_consensus=tuple(comma_list([pseudo_consensus])), head=head, head_smooth_s=head_smooth)  # fmt: skip
+                                       pseudo_consensus=tuple(comma_list([pseudo_consensus])))  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     if not data and not synth:

@@ -16,14 +16,7 @@ Layer table (default channels (16, 32, 64, 128), 0.30 M parameters), R=25, T=300
   dec2   convT (1,4) s(1,2) 64 -> 32  (B, 32, 1, 300)
   head   conv 1x1 32 -> 1             (B, 300)
   band   FFT band-limit to ``band_bpm`` at ``fs`` (fixed, no weights; off with band_bpm=None)
-Every conv is followed by BatchNorm + ReLU (except the head).
-
-``head="projection"`` replaces the 1x1 wave head by a colour projection (CHOICES.md, "Sixth round"): the decoder
-gives three channel weights w_c(t) and a 1x1 conv on the stem features gives a score per ROI and frame, softmaxed over
-ROIs into a(r, t); both are smoothed in time by a fixed ``smooth_s`` moving average. The wave is
-Σ_c w_c(t) Σ_r a(r, t) x(c, r, t): a slowly varying linear combination of the input colour traces, as POS and CHROM
-are, so the network chooses the projection but cannot create rhythm (harmonics, flicker) the input does not hold.
-The fixed output band-limit (an ideal FFT mask,
+Every conv is followed by BatchNorm + ReLU (except the head). The fixed output band-limit (an ideal FFT mask,
 40–250 bpm by default, the PSD band of the losses) removes trend and high-frequency content the pulse cannot
 hold, so the weights only have to learn the pulse projection (as the in-graph band-pass of public STMap models).
 """
@@ -35,7 +28,6 @@ import torch.nn.functional as F
 from torch import nn
 
 DEFAULT_CHANNELS = (16, 32, 64, 128)  # ~0.30 M parameters
-HEADS = ("wave", "projection")
 
 
 def _conv(c_in: int, c_out: int, stride: tuple[int, int]) -> nn.Sequential:
@@ -76,14 +68,8 @@ class STMapNet(nn.Module):
         *,
         fs: float = 30.0,
         band_bpm: tuple[float, float] | None = (40.0, 250.0),
-        head: str = "wave",
-        smooth_s: float = 1.0,
     ):
         super().__init__()
-        if head not in HEADS:
-            raise ValueError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
-        self.head_kind = head
-        self.smooth_frames = max(1, int(round(float(smooth_s) * float(fs))) | 1)  # odd, centred
         self.fs = float(fs)
         self.band_bpm = None if band_bpm is None else (float(band_bpm[0]), float(band_bpm[1]))
         c1, c2, c3, c4 = (int(c) for c in channels)
@@ -97,11 +83,7 @@ class STMapNet(nn.Module):
         )
         self.temporal = nn.Sequential(_TemporalBlock(c4), _TemporalBlock(c4))
         self.decoder = nn.Sequential(_up(c4, c3), _up(c3, c2))
-        if head == "wave":
-            self.head = nn.Conv2d(c2, 1, kernel_size=1)
-        else:
-            self.head = nn.Conv2d(c2, in_channels, kernel_size=1)  # colour weights w_c(t)
-            self.roi_score = nn.Conv2d(c1, 1, kernel_size=1)  # ROI score per frame, from the stem features
+        self.head = nn.Conv2d(c2, 1, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
@@ -110,25 +92,12 @@ class STMapNet(nn.Module):
         pad = (-t) % self.time_stride
         if pad:
             x = F.pad(x, (0, pad, 0, 0), mode="replicate")
-        stem = self.encoder[0](x)
-        h = self.encoder[1:](stem)
+        h = self.encoder(x)
         h = h.mean(dim=2, keepdim=True)  # collapse the ROI axis
         h = self.temporal(h)
         h = self.decoder(h)
-        if self.head_kind == "wave":
-            y = self.head(h)[:, 0, 0, :t]
-        else:
-            w = self._smooth(self.head(h)[:, :, 0, :])  # (B, C, T)
-            a = torch.softmax(self._smooth(self.roi_score(stem)[:, 0]), dim=1)  # (B, R, T), sums to 1 over ROIs
-            y = (w * (x * a[:, None]).sum(dim=2)).sum(dim=1)[:, :t]
+        y = self.head(h)[:, 0, 0, :t]
         return self._band_limit(y)
-
-    def _smooth(self, z: torch.Tensor) -> torch.Tensor:
-        """Centred moving average over the last axis of (B, K, T), ``smooth_frames`` long, edges replicated."""
-        k = self.smooth_frames
-        if k == 1:
-            return z
-        return F.avg_pool1d(F.pad(z, (k // 2, k // 2), mode="replicate"), kernel_size=k, stride=1)
 
     def _band_limit(self, y: torch.Tensor) -> torch.Tensor:
         if self.band_bpm is None:
@@ -139,11 +108,8 @@ class STMapNet(nn.Module):
         return torch.fft.irfft(torch.fft.rfft(y, dim=-1) * mask, n=n, dim=-1)
 
     def config(self) -> dict:
-        config = {"channels": list(self.channels), "in_channels": self.in_channels, "fs": self.fs,
-                  "band_bpm": None if self.band_bpm is None else list(self.band_bpm)}  # fmt: skip
-        if self.head_kind != "wave":  # model files of the wave head stay as they were
-            config.update(head=self.head_kind, smooth_s=self.smooth_frames / self.fs)
-        return config
+        return {"channels": list(self.channels), "in_channels": self.in_channels, "fs": self.fs,
+                "band_bpm": None if self.band_bpm is None else list(self.band_bpm)}  # fmt: skip
 
 
 def build_net(config: dict | None = None) -> nn.Module:
@@ -159,8 +125,6 @@ def build_net(config: dict | None = None) -> nn.Module:
         in_channels=int(config.get("in_channels", 3)),
         fs=float(config.get("fs", 30.0)),
         band_bpm=None if band is None else tuple(band),
-        head=str(config.get("head", "wave")),
-        smooth_s=float(config.get("smooth_s", 1.0)),
     )
 
 

@@ -80,8 +80,6 @@ class TrainConfig:
     # network
     channels: tuple[int, int, int, int] = (16, 32, 64, 128)
     band_limit: bool = True  # fixed FFT band-limit of the network output to band_bpm
-    head: str = "wave"  # "wave" (1x1 conv to the wave) or "projection" (slowly varying colour/ROI weights)
-    head_smooth_s: float = 1.0  # projection head: moving-average length of its weights (s)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -135,12 +133,6 @@ class TrainConfig:
             problems.append(f"pseudo_consensus {bad} (rgb methods only: {rgb})")
         if self.consensus_tol_bpm <= 0:
             problems.append(f"consensus_tol_bpm={self.consensus_tol_bpm} (need > 0)")
-        from pseudopulse.model.net import HEADS
-
-        if self.head not in HEADS:
-            problems.append(f"head={self.head!r} ({' or '.join(HEADS)})")
-        if self.head_smooth_s < 0:
-            problems.append(f"head_smooth_s={self.head_smooth_s} (need >= 0)")
         if not (self.use_ssl or self.use_pseudo):
             problems.append("no loss term is switched on")
         if problems:
@@ -185,13 +177,6 @@ class TrainConfig:
     def n_rectified(self, epoch: int) -> int:
         """λ = floor(E/Emax · λmax) instances per batch (0 without co-rectification)."""
         return int(epoch * self.lambda_max // self.epochs) if self.use_corect else 0
-
-    def net_config(self) -> dict:
-        """The ``build_net`` config of the network this run trains."""
-        config = {"channels": self.channels, "fs": self.fs, "band_bpm": self.band_bpm if self.band_limit else None}
-        if self.head != "wave":
-            config.update(head=self.head, smooth_s=self.head_smooth_s)
-        return config
 
     def recipe(self) -> dict:
         """The objective's settings beyond the ablation row (stored in exported models; ``adapt`` reuses them)."""
