@@ -18,9 +18,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from select_model import ROOT, clip_errors, require_suites
-
-from pseudopulse.io import atomic_write_text
+from select_model import ROOT, clip_errors, require_suites, write_report
 
 FACTORS = {  # factor -> function of one suite.json clip entry giving (order, stratum label)
     "heart rate": lambda c: next((k, lab) for k, (hi, lab) in enumerate(HR_STRATA) if c["hr_bpm"] < hi),
@@ -86,15 +84,9 @@ def main():
     labels = list(errors)
     head = ["factor", "stratum", "clips", *(f"{n} MAE" for n in labels), *(f"{n} excess over {labels[0]}" for n in labels[1:])]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *breakdown_rows(settings, errors)]
-    text = (
-        f"10-s clips of {', '.join(p.name for p in args.suite)}, grouped by the settings in each suite.json. MAE in bpm; "
-        f"excess = summed |error| minus {labels[0]}'s over the stratum's clips (bpm; positive = worse).\n\n"
-        + "\n".join(rows)
-        + "\n"
-    )
-    atomic_write_text(args.out, text)
-    print(text)
-
+    write_report(args.out, f"10-s clips of {', '.join(p.name for p in args.suite)}, grouped by the settings in each "
+                 f"suite.json. MAE in bpm; excess = summed |error| minus {labels[0]}'s over the stratum's clips (bpm; "
+                 "positive = worse).", rows, echo=True)
 
 if __name__ == "__main__":
     main()

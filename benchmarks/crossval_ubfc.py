@@ -21,11 +21,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_model import ROOT, UBFC, clip_errors, pool_errors  # noqa: E402
+from select_model import ROOT, UBFC, clip_errors, pool_errors, write_report  # noqa: E402
 
 from pseudopulse.datasets.splits import read_split  # noqa: E402
 from pseudopulse.eval.metrics import paired_mae_difference  # noqa: E402
-from pseudopulse.io import atomic_write_text  # noqa: E402
 
 
 def fold_errors(folds: list[tuple[str, Path]], method: str) -> list[tuple[np.ndarray, list[str]]]:
@@ -62,14 +61,8 @@ def main():
     rows += ["", "| paired comparison | model MAE − method MAE (95 % bootstrap interval over recordings) |", "|---|---|"]
     rows += [f"| model − {m} | {paired_mae_difference(model_e, results[m][0], model_r)} |" for m in args.methods]
     folds_txt = "; ".join(f"`{m}` on `{s}`" for m, s in folds)
-    text = (
-        f"Subject-wise cross-validation on {len(seen)} UBFC-rPPG subjects (10-s clips, MAE/RMSE in bpm). Folds: {folds_txt}.\n\n"
-        + "\n".join(rows)
-        + "\n"
-    )
-    atomic_write_text(args.out, text)
-    print(text)
-
+    write_report(args.out, f"Subject-wise cross-validation on {len(seen)} UBFC-rPPG subjects (10-s clips, MAE/RMSE in "
+                 f"bpm). Folds: {folds_txt}.", rows, echo=True)
 
 if __name__ == "__main__":
     main()

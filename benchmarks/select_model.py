@@ -75,6 +75,14 @@ def pool_errors(parts: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, 
     return np.concatenate([e for e, _ in parts]), [r for _, recs in parts for r in recs]
 
 
+def write_report(out: str | Path, intro: str, rows: list[str], *, echo: bool = False) -> None:
+    """Atomically write ``intro``, a blank line and the markdown ``rows`` to ``out`` (and print them if ``echo``)."""
+    text = intro + "\n\n" + "\n".join(rows) + "\n"
+    atomic_write_text(out, text)
+    if echo:
+        print(text)
+
+
 def paired_rows(models: list[str], methods: list[str], pooled: dict) -> list[str]:
     """Markdown rows: each model's MAE minus each method's, pooled test suites and UBFC held-out, with 95 % CIs."""
     out = []
@@ -123,17 +131,13 @@ def main():
             if u is not None:
                 pooled.setdefault(label, {})["ubfc"] = u
     rows += paired_rows([f"model `{m}`" for m in args.models], args.methods, pooled)
-    text = (
+    write_report(args.out, (
         f"Synthetic grid: {len(GRID_BPM)} rates × {len(GRID_SEEDS)} seeds, 10-s 640×480 clips, CRF 10. "
         "Val score: mean MAE over the grid and the val suites (what we choose by). "
         "UBFC: held-out subjects of `benchmarks/splits/ubfc_h264_holdout.json`, 10-s clips. MAE/RMSE in bpm. "
         "Paired rows: a model's MAE minus a method's on the same clips (test suites pooled), with a 95 % bootstrap "
-        "interval over recordings; an interval that contains 0 does not tell the two apart.\n\n"
-        + "\n".join(rows)
-        + "\n"
-    )
-    atomic_write_text(args.out, text)
-
+        "interval over recordings; an interval that contains 0 does not tell the two apart."
+    ), rows)
 
 if __name__ == "__main__":
     main()
