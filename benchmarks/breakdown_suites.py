@@ -31,10 +31,19 @@ FACTORS = {  # factor -> function of one suite.json clip entry giving (order, st
 HR_STRATA = ((60, "< 60 bpm"), (90, "60–90 bpm"), (120, "90–120 bpm"), (float("inf"), "≥ 120 bpm"))
 
 
+SETTINGS_USED = ("subject", "hr_bpm", "crf", "motion_px", "flicker_amp", "illumination_amp", "specular", "skin_tone")
+
+
 def suite_clips(folder: Path) -> dict[str, dict]:
-    """suite.json's settings per recording name (``subjectN``)."""
+    """suite.json's settings per recording name (``subjectN``); stops with a message if a setting is missing."""
     with open(folder / "suite.json") as fh:
-        return {c["subject"]: c for c in json.load(fh)["clips"]}
+        clips = json.load(fh).get("clips", [])
+    for c in clips:
+        missing = [k for k in SETTINGS_USED if k not in c]
+        if missing:
+            raise SystemExit(f"{folder}/suite.json: clip {c.get('subject', '?')} lacks {', '.join(missing)} "
+                             "(written by another version of `pseudopulse synth`?)")  # fmt: skip
+    return {c["subject"]: c for c in clips}
 
 
 def breakdown_rows(settings: list[dict], errors: dict[str, np.ndarray]) -> list[str]:
@@ -79,6 +88,9 @@ def main():
                 raise SystemExit(f"{folder}: {label} was scored on other clips than {predictors[0][2]}")
             recordings = recs
             errors[label].append(err)
+        unlisted = sorted({r.split("/")[-1] for r in recordings} - set(clips))
+        if unlisted:
+            raise SystemExit(f"{folder}: recordings not in its suite.json: {', '.join(unlisted)}")
         settings += [clips[r.split("/")[-1]] for r in recordings]
     errors = {k: np.concatenate(v) for k, v in errors.items()}
     labels = list(errors)
