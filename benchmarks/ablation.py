@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_model import ROOT, SPLIT, UBFC, clip_errors, grid_errors, require_suites, synth_grid  # noqa: E402
+from select_model import ROOT, SPLIT, UBFC, clip_errors, grid_errors, require_suites, synth_grid, write_report  # noqa: E402
 
-from pseudopulse.io import atomic_write_text  # noqa: E402
 from pseudopulse.synth.config import SYNTH_TRAIN_SIZE  # noqa: E402
 
 ROWS = ("plain-ssl", "pseudo", "gradual", "ranking", "corect", "full")
@@ -97,14 +96,11 @@ def main():
         for method in ("pos", "2sr", "chrom"):
             lines.append(f"| {method} | " + " | ".join(f"{v:.2f}" for v in scores(method, None, grid, args.suite)) + " |")
             print(lines[-1], flush=True)
-    text = (
+    write_report(args.out, (
         f"Table-3 rows trained with the shipped recipe and {args.synth} synthetic clips ({args.synth_size}), seeds "
         f"{', '.join(map(str, args.seeds))}; MAE (bpm) on 10-s clips. "
-        "Synth grid: 45–140 bpm × 2 seeds, 640×480, CRF 10. UBFC held-out: subjects 3, 4, 5, 9 (never trained on).\n\n"
-        + "\n".join(lines)
-        + "\n"
-    )
-    atomic_write_text(args.out, text)
+        "Synth grid: 45–140 bpm × 2 seeds, 640×480, CRF 10. UBFC held-out: subjects 3, 4, 5, 9 (never trained on)."
+    ), lines)
     print(f"wrote {args.out}")
 
 

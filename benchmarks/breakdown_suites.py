@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from select_model import ROOT, clip_errors, require_suites, write_report
 
+HR_STRATA = ((60, "< 60 bpm"), (90, "60–90 bpm"), (120, "90–120 bpm"), (float("inf"), "≥ 120 bpm"))
 FACTORS = {  # factor -> function of one suite.json clip entry giving (order, stratum label)
     "heart rate": lambda c: next((k, lab) for k, (hi, lab) in enumerate(HR_STRATA) if c["hr_bpm"] < hi),
     "x264 CRF": lambda c: (c["crf"] or 0, f"CRF {c['crf']}" if c["crf"] else "lossless"),
@@ -28,9 +29,6 @@ FACTORS = {  # factor -> function of one suite.json clip entry giving (order, st
     "specular": lambda c: (1, "on") if c["specular"] else (0, "off"),
     "skin tone": lambda c: (0, "dark (< −0.5)") if c["skin_tone"] < -0.5 else (1, "mid (−0.5–0)") if c["skin_tone"] < 0 else (2, "light (≥ 0)"),
 }  # fmt: skip
-HR_STRATA = ((60, "< 60 bpm"), (90, "60–90 bpm"), (120, "90–120 bpm"), (float("inf"), "≥ 120 bpm"))
-
-
 SETTINGS_USED = ("subject", "hr_bpm", "crf", "motion_px", "flicker_amp", "illumination_amp", "specular", "skin_tone")
 
 
@@ -99,6 +97,7 @@ def main():
     write_report(args.out, f"10-s clips of {', '.join(p.name for p in args.suite)}, grouped by the settings in each "
                  f"suite.json. MAE in bpm; excess = summed |error| minus {labels[0]}'s over the stratum's clips (bpm; "
                  "positive = worse).", rows, echo=True)
+
 
 if __name__ == "__main__":
     main()

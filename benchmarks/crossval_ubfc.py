@@ -64,5 +64,6 @@ def main():
     write_report(args.out, f"Subject-wise cross-validation on {len(seen)} UBFC-rPPG subjects (10-s clips, MAE/RMSE in "
                  f"bpm). Folds: {folds_txt}.", rows, echo=True)
 
+
 if __name__ == "__main__":
     main()

@@ -139,5 +139,6 @@ def main():
         "interval over recordings; an interval that contains 0 does not tell the two apart."
     ), rows)
 
+
 if __name__ == "__main__":
     main()
