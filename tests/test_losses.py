@@ -10,6 +10,7 @@ from pseudopulse.model.augment import crop, flicker, resampled_view, shifted_vie
 from pseudopulse.model.losses import (
     argmax_hr,
     gumbel_hr,
+    harmonic_guard,
     norm_psd,
     overlap,
     psd_distance,
@@ -176,3 +177,31 @@ def test_readout_weighted_psd_ranks_the_rate_the_readout_reports():
         assert float(argmax_hr(p * gain, f)) == pytest.approx(read, abs=1.5)  # weighted: what the read-out reports
     g = readout_power_response([45.0, 90.0, 150.0], FS)
     assert 0.2 < g[0] < 0.35 and g[1] > 0.9 and 0.5 < g[2] < 0.75
+
+
+def test_harmonic_guard_is_zero_for_a_dominant_fundamental_and_grows_with_the_harmonic():
+    t = torch.arange(T, dtype=torch.float64) / FS
+    f0 = 48.0 / 60
+
+    def pulse(h2, h3=0.0):  # amplitudes of the 2nd and 3rd harmonics (power ratio = amplitude²)
+        y = torch.sin(2 * math.pi * f0 * t) + h2 * torch.sin(2 * math.pi * 2 * f0 * t + 0.4)
+        return (y + h3 * torch.sin(2 * math.pi * 3 * f0 * t + 1.1)).float()
+
+    y = torch.stack([pulse(0.3), pulse(1.0), pulse(2.0), pulse(0.3, h3=2.0)])
+    p, f = norm_psd(y, fs=FS, nfft=NFFT)
+    g = harmonic_guard(p, f, torch.full((4,), 48.0), margin=2.0)
+    assert float(g[0]) == 0.0  # harmonic power 0.09 of the fundamental: inside the margin
+    assert float(g[1]) == pytest.approx(math.log(2.0), abs=0.05)  # equal power: log(1) + log(margin)
+    assert float(g[2]) == pytest.approx(math.log(4.0) + math.log(2.0), abs=0.05)
+    assert float(g[3]) == pytest.approx(float(g[2]), abs=0.05)  # the third harmonic counts too
+    # judged at the label's rate: the same wave is fine for a 96-bpm label (its "harmonic" 192 holds nothing)
+    assert float(harmonic_guard(p[1:2], f, torch.tensor([96.0]))) == 0.0
+    # sub-multiples: the same wave judged for a 96-bpm label with 0.5 among the multiples rivals it at 48 bpm
+    sub = harmonic_guard(p[1:2], f, torch.tensor([96.0]), harmonics=(0.5, 2.0))
+    assert float(sub) == pytest.approx(math.log(1.0 / 1.0) + math.log(2.0), abs=0.05)
+    # its gradient moves power from the harmonic to the fundamental
+    yv = y[2:3].clone().requires_grad_(True)
+    pv, _ = norm_psd(yv, fs=FS, nfft=NFFT)
+    harmonic_guard(pv, f, torch.tensor([48.0])).sum().backward()
+    stepped, _ = norm_psd((yv - 0.5 * yv.grad).detach(), fs=FS, nfft=NFFT)
+    assert float(harmonic_guard(stepped, f, torch.tensor([48.0]))) < float(g[2])

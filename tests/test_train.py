@@ -77,7 +77,8 @@ def test_cosine_learning_rate_and_recipe_validation():
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
     assert TrainConfig.for_ablation("ranking", lr=1e-3).lr_at(39) == 1e-3
     assert cos.recipe()["lr_schedule"] == "cosine"
-    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5), dict(consensus_tol_bpm=0)):
+    for bad in (dict(lr_schedule="step"), dict(pseudo_filter="wide"), dict(flicker_prob=1.5), dict(consensus_tol_bpm=0),
+                dict(harmonic_guard=-1.0), dict(harmonic_guard=1.0, harmonic_guard_margin=0.5)):
         with pytest.raises(ValueError):
             TrainConfig.for_ablation("ranking", **bad)
 
@@ -281,3 +282,33 @@ def test_masked_pseudo_labels_do_not_pull_the_network():
     only = dict(batch, pseudo_mask=np.ones(4, np.float32))
     loss_all, _ = train_step(cfg, net, None, only, a=ds.a, epoch=0, rng=np.random.default_rng(0))
     assert float(loss_all.detach()) != pytest.approx(float(loss.detach()), rel=1e-3)
+
+
+def test_harmonic_guard_acts_only_on_clips_with_slow_pseudo_labels():
+    """L_harm counts a clip only when its pseudo label is below harmonic_guard_below_bpm (and its label is trusted)."""
+    from pseudopulse.train.trainer import init_nets, train_step
+
+    with pytest.raises(ValueError, match="harmonic_guard needs pseudo labels"):
+        TrainConfig.for_ablation("plain-ssl", harmonic_guard=1.0)
+    recs, _ = prepare_recordings(_sources(n=2, duration_s=20.0), fs=FS)  # toy pulses at 60 and 85 bpm
+    ds = ClipDataset(recs, clip_frames=300, shift_max=0, speed_max=1.0)
+    batch = ds.batch([0, 0])  # one clip twice: each row's output is the same, only the labels differ
+    t = np.arange(300) / FS
+    # a wave with a strong second harmonic as a label the network cannot match: 50 bpm (guarded) or 100 bpm (not)
+    slow = np.sin(2 * np.pi * 50 / 60 * t) + 0.4 * np.sin(2 * np.pi * 100 / 60 * t)
+    fast = np.sin(2 * np.pi * 100 / 60 * t)
+
+    def l_harm(labels, below=65.0, mask=(1, 1)):
+        cfg = TrainConfig.for_ablation("pseudo-only", batch_size=2, harmonic_guard=1.0, harmonic_guard_below_bpm=below,
+                                       pseudo_consensus=("pos",) if mask != (1, 1) else ())  # fmt: skip
+        torch.manual_seed(3)
+        net = init_nets(cfg)[0].eval()
+        b = dict(batch, pseudo=np.stack(labels).astype(np.float32), pseudo_mask=np.asarray(mask, np.float32))
+        return train_step(cfg, net, None, b, a=ds.a, epoch=0, rng=np.random.default_rng(0))[1]["l_harm"]
+
+    assert l_harm([fast, fast]) == 0.0  # no slow label: nothing guarded
+    both = l_harm([slow, slow])
+    assert both > 0.0  # an untrained network's output does not hold a 50-bpm fundamental at 2× its harmonics
+    assert l_harm([slow, slow], below=45.0) == 0.0
+    assert l_harm([slow, fast]) == pytest.approx(both / 2)  # the mean over the batch, the fast row adding 0
+    assert l_harm([slow, slow], mask=(0, 0)) == 0.0  # labels the consensus doubts are not guarded either

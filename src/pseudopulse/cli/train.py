@@ -39,12 +39,20 @@ def _frame_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in comma_list([text]))
+    except ValueError:
+        raise typer.BadParameter(f"{option}: expected a comma list of numbers, got {text!r}") from None
+
+
 def epoch_line(row: dict, epochs: int) -> str:
     val = row.get("val_mae_bpm")
     val_s = f"  val MAE {val:.2f} bpm" if isinstance(val, float) else ""
+    harm_s = f"  harm {row['l_harm']:.3f}" if row.get("l_harm") else ""
     return (
         f"epoch {row['epoch'] + 1}/{epochs} net {row['net']}  loss {row['loss']:+.4f}  pseudo {row['l_pseudo']:.3f}"
-        f"  pos {row['l_pos']:.4f}  neg {row['l_neg']:.4f}  rank {row['l_rank']:.2f}  λ {row['lambda']}"
+        f"  pos {row['l_pos']:.4f}  neg {row['l_neg']:.4f}  rank {row['l_rank']:.2f}{harm_s}  λ {row['lambda']}"
         f"  rectified {row['rectified']}{val_s}  {row['seconds']:.1f} s"
     )
 
@@ -113,6 +121,10 @@ def train_cmd(
     rank_readout_weight: bool = typer.Option(False, "--rank-readout-weight", help="Rank the HR the read-out will report (loss PSDs weighted by its filter gain)."),
     rank_in_band: bool = typer.Option(False, "--rank-in-band", help="Rank only resampled views whose expected HR stays inside the PSD band."),
     pseudo_consensus: str = typer.Option("", "--pseudo-consensus", help="Comma list of rgb methods (e.g. pos,chrom): L_pseudo counts only clips where they read the label's HR ± 6 bpm."),
+    harmonic_guard: float = typer.Option(0.0, "--harmonic-guard", min=0.0, help="Weight of a (not faded) penalty on output harmonics that rival a slow pseudo label's fundamental (0 = off)."),
+    harmonic_guard_below: float = typer.Option(65.0, "--harmonic-guard-below", help="Guard only clips whose pseudo-label HR is below this (bpm)."),
+    harmonic_guard_ratios: str = typer.Option("2,3", "--harmonic-guard-ratios", help="Comma list of multiples of the label's rate that must not rival it (0.5 = half the rate)."),
+    input_band: bool = typer.Option(False, "--input-band", help="Band-limit the network's input colour traces to the PSD band (40–250 bpm) before it sees them."),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
     cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label / synth cache."),
     resume: bool = typer.Option(False, "--resume", help="Continue bit-exactly from OUT/checkpoint.pt."),
@@ -129,7 +141,9 @@ def train_cmd(
         cfg = TrainConfig.for_ablation(ablation, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                        threads=threads, lambda_max=lambda_max, flicker_prob=flicker,
                                        rank_in_band=rank_in_band, rank_readout_weight=rank_readout_weight, lr_schedule=lr_schedule, pseudo_filter=pseudo_filter,
-                                       pseudo_consensus=tuple(comma_list([pseudo_consensus])))  # fmt: skip
+                                       pseudo_consensus=tuple(comma_list([pseudo_consensus])), harmonic_guard=harmonic_guard,
+                                       harmonic_guard_below_bpm=harmonic_guard_below, input_band=input_band,
+                                       harmonic_guard_ratios=_floats(harmonic_guard_ratios, "--harmonic-guard-ratios"))  # fmt: skip
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     if not data and not synth:

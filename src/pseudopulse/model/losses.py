@@ -7,6 +7,8 @@ restricted to 40–250 bpm, normalised to sum 1. ``nfft`` zero-pads for finer bi
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -108,6 +110,33 @@ def rank_loss(
     if down_on is not None:
         down = down * down_on.to(down)
     return up + down
+
+
+def band_power(psd: torch.Tensor, freqs_bpm: torch.Tensor, centre_bpm: torch.Tensor, width_bpm: float) -> torch.Tensor:
+    """Power of each PSD row (B, K) within ``width_bpm`` of its own ``centre_bpm`` (B,) -> (B,); 0 outside the band."""
+    near = (freqs_bpm.to(psd)[None, :] - centre_bpm.to(psd)[:, None]).abs() <= width_bpm
+    return (psd * near).sum(dim=-1)
+
+
+def harmonic_guard(
+    psd: torch.Tensor,
+    freqs_bpm: torch.Tensor,
+    h_label: torch.Tensor,
+    *,
+    margin: float = 2.0,
+    width_bpm: float = 3.0,
+    harmonics: tuple[float, ...] = (2.0, 3.0),
+) -> torch.Tensor:
+    """Penalty (B,) on a wave whose power at a multiple k·h_label rivals its power at the label's rate h_label (bpm).
+
+    L = max(log(max_k P(k·h)) − log P(h) + log(margin), 0), each P summed over ±``width_bpm``: 0 when the
+    fundamental holds ``margin`` times the strongest multiple's power, growing with the log ratio otherwise.
+    ``harmonics`` may hold sub-multiples (0.5: half the rate). Use it on read-out-weighted PSDs, so the ratio is the
+    one the read-out's peak pick sees.
+    """
+    fund = band_power(psd, freqs_bpm, h_label, width_bpm)
+    harm = torch.stack([band_power(psd, freqs_bpm, k * h_label, width_bpm) for k in harmonics]).amax(dim=0)
+    return F.relu(torch.log(harm + 1e-8) - torch.log(fund + 1e-8) + math.log(margin))
 
 
 def views_in_band(

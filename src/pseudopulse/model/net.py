@@ -68,9 +68,11 @@ class STMapNet(nn.Module):
         *,
         fs: float = 30.0,
         band_bpm: tuple[float, float] | None = (40.0, 250.0),
+        input_band: bool = False,
     ):
         super().__init__()
         self.fs = float(fs)
+        self.input_band = bool(input_band)
         self.band_bpm = None if band_bpm is None else (float(band_bpm[0]), float(band_bpm[1]))
         c1, c2, c3, c4 = (int(c) for c in channels)
         self.channels = (c1, c2, c3, c4)
@@ -89,6 +91,8 @@ class STMapNet(nn.Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"STMapNet expects (B, {self.in_channels}, R, T); got {tuple(x.shape)}")
         t = x.shape[-1]
+        if self.input_band and self.band_bpm is not None:
+            x = self._band_limit_input(x)
         pad = (-t) % self.time_stride
         if pad:
             x = F.pad(x, (0, pad, 0, 0), mode="replicate")
@@ -107,9 +111,23 @@ class STMapNet(nn.Module):
         mask = ((f_bpm >= self.band_bpm[0]) & (f_bpm <= self.band_bpm[1])).to(y.dtype)
         return torch.fft.irfft(torch.fft.rfft(y, dim=-1) * mask, n=n, dim=-1)
 
+    def _band_limit_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The input's colour traces (B, C, R, T) limited to ``band_bpm`` like the output, then rescaled per ROI.
+
+        A least-squares line is removed first and the FFT is zero-padded to 2T, so the window's ends do not wrap
+        into a step. Slow light and exposure drift (below 40 bpm) then no longer sets the per-ROI scale."""
+        t = x.shape[-1]
+        u = torch.linspace(-1.0, 1.0, t, device=x.device, dtype=x.dtype)
+        x = x - x.mean(dim=-1, keepdim=True)
+        x = x - (x * u).sum(dim=-1, keepdim=True) / (u * u).sum() * u
+        f_bpm = torch.fft.rfftfreq(2 * t, d=1.0 / self.fs, device=x.device) * 60.0
+        mask = ((f_bpm >= self.band_bpm[0]) & (f_bpm <= self.band_bpm[1])).to(x.dtype)
+        x = torch.fft.irfft(torch.fft.rfft(x, n=2 * t, dim=-1) * mask, n=2 * t, dim=-1)[..., :t]
+        return x / (x.pow(2).mean(dim=(1, 3), keepdim=True).sqrt() + 1e-6)
+
     def config(self) -> dict:
         return {"channels": list(self.channels), "in_channels": self.in_channels, "fs": self.fs,
-                "band_bpm": None if self.band_bpm is None else list(self.band_bpm)}  # fmt: skip
+                "band_bpm": None if self.band_bpm is None else list(self.band_bpm), "input_band": self.input_band}  # fmt: skip
 
 
 def build_net(config: dict | None = None) -> nn.Module:
@@ -125,6 +143,7 @@ def build_net(config: dict | None = None) -> nn.Module:
         in_channels=int(config.get("in_channels", 3)),
         fs=float(config.get("fs", 30.0)),
         band_bpm=None if band is None else tuple(band),
+        input_band=bool(config.get("input_band", False)),
     )
 
 

@@ -31,7 +31,8 @@ ABLATIONS: dict[str, dict] = {
 }
 
 RECIPE_FIELDS = ("lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm", "rank_readout_weight",
-                 "pseudo_consensus", "consensus_tol_bpm")
+                 "pseudo_consensus", "consensus_tol_bpm", "harmonic_guard", "harmonic_guard_below_bpm", "harmonic_guard_margin",
+                 "harmonic_guard_ratios")
 
 
 @dataclass
@@ -73,6 +74,11 @@ class TrainConfig:
     rank_readout_weight: bool = False  # rank the h the read-out will report: PSDs weighted by clean_wave's power gain
     pseudo_consensus: tuple[str, ...] = ()  # rgb methods that must read the pseudo label's HR (± tol) for L_pseudo to count
     consensus_tol_bpm: float = 6.0
+    # harmonic guard (not in the paper): weight of losses.harmonic_guard on clips whose pseudo label is slow; 0 = off
+    harmonic_guard: float = 0.0
+    harmonic_guard_below_bpm: float = 65.0  # guard only clips whose pseudo-label HR is below this (bpm)
+    harmonic_guard_margin: float = 2.0  # the read-out-weighted fundamental must hold this × the harmonic's power
+    harmonic_guard_ratios: tuple[float, ...] = (2.0, 3.0)  # multiples of the label's rate that must not rival it
     # augmentation: colour-neutral brightness flicker on a fraction of the raw windows (0 = off)
     flicker_prob: float = 0.0
     flicker_hz: tuple[float, float] = (0.5, 3.5)
@@ -80,6 +86,7 @@ class TrainConfig:
     # network
     channels: tuple[int, int, int, int] = (16, 32, 64, 128)
     band_limit: bool = True  # fixed FFT band-limit of the network output to band_bpm
+    input_band: bool = False  # the same band-limit on the input's colour traces (removes slow light drift first)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -98,6 +105,7 @@ class TrainConfig:
         self.flicker_hz = tuple(float(b) for b in self.flicker_hz)
         self.pseudo_consensus = tuple(str(m).strip().lower() for m in self.pseudo_consensus)
         self.flicker_amp = tuple(float(b) for b in self.flicker_amp)
+        self.harmonic_guard_ratios = tuple(float(k) for k in self.harmonic_guard_ratios)
         problems = []
         if self.epochs < 1:
             problems.append(f"epochs={self.epochs} (need >= 1)")
@@ -133,6 +141,12 @@ class TrainConfig:
             problems.append(f"pseudo_consensus {bad} (rgb methods only: {rgb})")
         if self.consensus_tol_bpm <= 0:
             problems.append(f"consensus_tol_bpm={self.consensus_tol_bpm} (need > 0)")
+        if self.harmonic_guard < 0 or self.harmonic_guard_margin < 1:
+            problems.append(f"harmonic_guard={self.harmonic_guard} (need >= 0), harmonic_guard_margin={self.harmonic_guard_margin} (need >= 1)")
+        if not self.harmonic_guard_ratios or any(k <= 0 or abs(k - 1) < 0.2 for k in self.harmonic_guard_ratios):
+            problems.append(f"harmonic_guard_ratios={self.harmonic_guard_ratios} (need multiples > 0, none within 0.2 of 1)")
+        if self.harmonic_guard > 0 and not self.use_pseudo:
+            problems.append("harmonic_guard needs pseudo labels (it guards the label's rate)")
         if not (self.use_ssl or self.use_pseudo):
             problems.append("no loss term is switched on")
         if problems:

@@ -6,7 +6,7 @@ Per step, with the anchor clip x (B, 3, R, t) cut from a longer raw window:
   L_p      = d(PSD ŷ, PSD φ(x_{+f}))  over the overlap     x_{+f}: window shifted by f (maybe time-reversed)
   L_n      = d(PSD ŷ, PSD φ(x_down)) + d(PSD ŷ, PSD φ(x_up))   (maximised)
   L_rank   = max(h_up − h, 0) + max(h − h_down, 0)         h: Gumbel-softmax hard argmax of the PSD (bpm)
-  L = w·L_pseudo + L_p − L_n + α·L_rank
+  L = w·L_pseudo + L_p − L_n + α·L_rank  (+ β·L_harm, the optional harmonic guard on slow pseudo labels)
 With co-rectification two networks exist; net 1 updates on even epochs, net 2 on odd ones (Alg. 1).
 Every epoch reseeds (numpy and torch) from (seed, epoch), so a resumed run is bit-identical to a straight one.
 """
@@ -26,8 +26,8 @@ import torch
 
 from pseudopulse.io import atomic_write_text
 from pseudopulse.model import augment
-from pseudopulse.model.losses import (argmax_hr, gumbel_hr, norm_psd, overlap, psd_distance, pseudo_loss,
-                                      rank_loss, views_in_band)
+from pseudopulse.model.losses import (argmax_hr, gumbel_hr, harmonic_guard, norm_psd, overlap, psd_distance,
+                                      pseudo_loss, rank_loss, views_in_band)
 from pseudopulse.model.net import build_net
 from pseudopulse.model.normalize import normalize_clip
 from pseudopulse.signal.postprocess import readout_power_response
@@ -37,7 +37,7 @@ from pseudopulse.train.corect import rectify
 from pseudopulse.train.data import ClipDataset, TrainRecording
 from pseudopulse.train.validate import model_errors, summarize
 
-LOG_FIELDS = ["epoch", "net", "loss", "l_pseudo", "l_pos", "l_neg", "l_rank", "pseudo_weight", "lambda", "rectified",
+LOG_FIELDS = ["epoch", "net", "loss", "l_pseudo", "l_pos", "l_neg", "l_rank", "l_harm", "pseudo_weight", "lambda", "rectified",
               "val_mae_bpm", "seconds"]  # fmt: skip
 
 
@@ -58,6 +58,12 @@ def _seed_epoch(cfg: TrainConfig, epoch: int) -> np.random.Generator:
 def _to_tensor(raw: np.ndarray) -> torch.Tensor:
     """(B, W, R, 3) -> (B, 3, R, W)."""
     return torch.from_numpy(np.ascontiguousarray(raw.transpose(0, 3, 2, 1)))
+
+
+def _readout_weighted(psds: list[torch.Tensor], freqs: torch.Tensor, fs: float) -> list[torch.Tensor]:
+    """PSDs (B, K) multiplied by the read-out's power gain per bin and renormalised: what its peak pick sees."""
+    gain = torch.from_numpy(readout_power_response(freqs.numpy(), fs)).float()
+    return [p * gain / (p * gain).sum(dim=-1, keepdim=True).clamp_min(1e-12) for p in psds]
 
 
 def train_step(
@@ -89,7 +95,7 @@ def train_step(
         anchor = views[0]
     y_all = net(normalize_clip(torch.cat(views)))
     y = y_all[:b]
-    stats = {"l_pseudo": 0.0, "l_pos": 0.0, "l_neg": 0.0, "l_rank": 0.0, "rectified": [], "lambda": 0}
+    stats = {"l_pseudo": 0.0, "l_pos": 0.0, "l_neg": 0.0, "l_rank": 0.0, "l_harm": 0.0, "rectified": [], "lambda": 0}
     loss = y.new_zeros(())
     psd_y, freqs = norm_psd(y, fs=cfg.fs, nfft=cfg.nfft, band_bpm=cfg.band_bpm)
 
@@ -119,6 +125,14 @@ def train_step(
         l_pseudo = per_clip.mean() if mask is None else (per_clip * mask).sum() / mask.sum().clamp_min(1.0)
         loss = loss + cfg.pseudo_weight(epoch) * l_pseudo
         stats["l_pseudo"] = float(l_pseudo.detach())
+        if cfg.harmonic_guard > 0:  # not faded: keeps a slow label's fundamental above its harmonics in the output
+            h_label = argmax_hr(norm_psd(target, fs=cfg.fs, nfft=cfg.nfft, band_bpm=cfg.band_bpm)[0], freqs)
+            on = (h_label < cfg.harmonic_guard_below_bpm).float() * (mask if mask is not None else 1.0)
+            (weighted,) = _readout_weighted([psd_y], freqs, cfg.fs)
+            l_harm = (harmonic_guard(weighted, freqs, h_label, margin=cfg.harmonic_guard_margin,
+                                     harmonics=cfg.harmonic_guard_ratios) * on).mean()
+            loss = loss + cfg.harmonic_guard * l_harm
+            stats["l_harm"] = float(l_harm.detach())
 
     if cfg.use_ssl:
         y_pos, y_down, y_up = y_all[b : 2 * b], y_all[2 * b : 3 * b], y_all[3 * b :]
@@ -137,8 +151,7 @@ def train_step(
             g = dict(sharpness=cfg.gumbel_sharpness, tau=cfg.gumbel_tau)
             ranked = [psd_y, psd_up, psd_down]
             if cfg.rank_readout_weight:
-                gain = torch.from_numpy(readout_power_response(freqs.numpy(), cfg.fs)).float()
-                ranked = [p * gain / (p * gain).sum(dim=-1, keepdim=True).clamp_min(1e-12) for p in ranked]
+                ranked = _readout_weighted(ranked, freqs, cfg.fs)
             h, h_up, h_down = (gumbel_hr(p, freqs, **g) for p in ranked)
             on = views_in_band(h, speed_up, speed_down, cfg.band_bpm, cfg.rank_margin_bpm) if cfg.rank_in_band else (None, None)
             l_rank = rank_loss(h, h_up, h_down, *on).mean()
@@ -160,7 +173,8 @@ def init_nets(cfg: TrainConfig, init_state: dict | None = None) -> list[torch.nn
     nets = []
     for k in range(cfg.n_nets):
         torch.manual_seed(cfg.seed + k)
-        net = build_net({"channels": cfg.channels, "fs": cfg.fs, "band_bpm": cfg.band_bpm if cfg.band_limit else None})
+        net = build_net({"channels": cfg.channels, "fs": cfg.fs, "band_bpm": cfg.band_bpm if cfg.band_limit else None,
+                         "input_band": cfg.input_band})  # fmt: skip
         if init_state is not None:
             net.load_state_dict(init_state)
         nets.append(net)
@@ -231,7 +245,7 @@ def train(
         if peer is not None:
             peer.eval()
         order = rng.permutation(len(ds))
-        sums = {"loss": 0.0, "l_pseudo": 0.0, "l_pos": 0.0, "l_neg": 0.0, "l_rank": 0.0}
+        sums = {"loss": 0.0, "l_pseudo": 0.0, "l_pos": 0.0, "l_neg": 0.0, "l_rank": 0.0, "l_harm": 0.0}
         n_rect = 0
         lam = 0
         for step in range(n_steps):
@@ -244,7 +258,7 @@ def train(
             loss.backward()
             opt.step()
             sums["loss"] += float(loss.detach())
-            for key in ("l_pseudo", "l_pos", "l_neg", "l_rank"):
+            for key in ("l_pseudo", "l_pos", "l_neg", "l_rank", "l_harm"):
                 sums[key] += st[key]
             lam = max(lam, st["lambda"])
             n_rect += len(st["rectified"])
