@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from fixtures_layouts import write_pulse_video
 
+from pseudopulse.train.checkpoint import load_model_file
+
 
 def run(*args):
     proc = subprocess.run([sys.executable, "-m", "pseudopulse", *map(str, args)], capture_output=True, text=True)
@@ -28,6 +30,7 @@ def test_train_resume_and_adapt(videos, tmp_path):
     cache = tmp_path / "cache"
     common = ["--roi", "full-frame", "--cache-dir", cache, "--batch-size", "4", "--threads", "1", "--ablation", "ranking"]
     recipe = ["--lr-schedule", "cosine", "--pseudo-filter", "flat", "--flicker", "0.5", "--rank-in-band", "--rank-readout-weight",
+              "--harmonic-guard", "0.5", "--harmonic-guard-ratios", "0.5,2,3", "--input-filter", "highpass",
               "--pseudo-consensus", "pos,chrom"]
     common += recipe
     run("train", "--data", videos, "--epochs", "1", "--out", tmp_path / "run", *common)
@@ -38,6 +41,8 @@ def test_train_resume_and_adapt(videos, tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     assert [int(r["epoch"]) for r in rows] == [0, 1]
     assert json.loads((tmp_path / "run" / "config.json").read_text())["epochs"] == 2
+    net, payload = load_model_file(tmp_path / "run" / "model.pt")
+    assert net.input_filter == "highpass" and tuple(payload["info"]["recipe"]["harmonic_guard_ratios"]) == (0.5, 2.0, 3.0)
 
     adapted = tmp_path / "mine.pt"
     run("adapt", videos / "clip0.mkv", videos / "clip1.mkv", "--base", tmp_path / "run" / "model.pt", "--epochs", "1",
@@ -45,14 +50,13 @@ def test_train_resume_and_adapt(videos, tmp_path):
     # adapt continues with the base model's objective: its ablation row and recipe
     cfg = json.loads((tmp_path / "adapt_run" / "config.json").read_text())
     assert (cfg["ablation"], cfg["lr_schedule"], cfg["pseudo_filter"], cfg["flicker_prob"], cfg["rank_in_band"], cfg["rank_readout_weight"],
-            cfg["pseudo_consensus"]) == ("ranking", "cosine", "flat", 0.5, True, True, ["pos", "chrom"])
+            cfg["pseudo_consensus"], cfg["harmonic_guard"]) == ("ranking", "cosine", "flat", 0.5, True, True, ["pos", "chrom"], 0.5)
     out = run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", adapted, "--json", "--no-progress")
     doc = json.loads(out.stdout)
     assert doc["method"] == "model" and 40 <= doc["hr_bpm"] <= 180
 
     # an ensemble of the trained and the adapted network; adapting it fine-tunes each member and keeps an ensemble
     from pseudopulse.model.ensemble import EnsembleNet
-    from pseudopulse.train.checkpoint import load_model_file
 
     run("ensemble", tmp_path / "run" / "model.pt", adapted, "--out", tmp_path / "ens.pt")
     run("adapt", videos / "clip0.mkv", "--base", tmp_path / "ens.pt", "--epochs", "1", "--out", tmp_path / "ens_mine.pt",

@@ -45,32 +45,34 @@ def test_net_maps_time_to_time_and_band_limits_its_output():
     assert not torch.allclose(y[:, 500:], y2[:, 500:])
 
 
-def test_input_band_removes_slow_light_drift_and_keeps_the_pulse():
-    """With ``input_band`` the input's colour traces are limited to 40–250 bpm before the first conv: a 10 % light
-    ramp plus a 0.05-Hz swing no longer sets the per-ROI scale, a 45-bpm pulse keeps its RGB ratio, and the model
-    file's config rebuilds the same network."""
+@pytest.mark.parametrize("input_filter", ["poly3", "highpass", "band"])
+def test_input_filter_removes_slow_light_drift_and_keeps_the_pulse(input_filter):
+    """With an input filter the colour traces lose slow light drift before the first conv: a 10 % light ramp plus a
+    0.05-Hz swing no longer sets the per-ROI scale, a 45-bpm pulse keeps its RGB ratio, and the model file's config
+    rebuilds the same network."""
     from pseudopulse.model.net import build_net
 
     t = torch.arange(300) / 30.0
     pulse = torch.sin(2 * torch.pi * 0.75 * t)
     sig = torch.tensor([0.33, 0.77, 0.53])
     light = 1 + 0.1 * (t / 10 - 0.5) + 0.05 * torch.sin(2 * torch.pi * 0.05 * t)  # colour-neutral drift
-    x = 150.0 * light * (1 + 0.008 * sig[:, None, None] * pulse)
-    x = normalize_clip(x[None].repeat(1, 1, 4, 1))
-    net = STMapNet(input_band=True).eval()
-    z = net._band_limit_input(x)
+    x = normalize_clip((150.0 * light * (1 + 0.008 * sig[:, None, None] * pulse))[None].repeat(1, 1, 4, 1))
+    net = STMapNet(input_filter=input_filter).eval()
+    z = net._filter_input(x)
     assert torch.allclose(z.pow(2).mean(dim=(1, 3)), torch.ones(1, 4), atol=1e-3)  # unit scale per ROI again
-    mid = slice(60, 240)  # away from the window's edges
+    mid = slice(60, 240)  # away from the window's edges (where the band-limit rings)
     corr = torch.corrcoef(torch.stack([z[0, 1, 0, mid], pulse[mid]]))[0, 1]
     assert corr > 0.95 and torch.corrcoef(torch.stack([x[0, 1, 0, mid], pulse[mid]]))[0, 1] < 0.5
     steady = normalize_clip((150.0 * (1 + 0.008 * sig[:, None, None] * pulse))[None].repeat(1, 1, 4, 1))
-    amp = net._band_limit_input(steady)[0, :, 0, mid].std(-1)  # the filter is the same for every channel
+    amp = net._filter_input(steady)[0, :, 0, mid].std(-1)  # the filter is the same for every channel
     assert torch.allclose(amp / amp[1], sig / sig[1], atol=0.01)
     rebuilt = build_net(net.config())
-    assert rebuilt.input_band and not build_net(STMapNet().config()).input_band
+    assert rebuilt.input_filter == input_filter and build_net(STMapNet().config()).input_filter == "none"
     rebuilt.load_state_dict(net.state_dict())
     with torch.no_grad():
         assert torch.allclose(rebuilt.eval()(x), net(x))
+    with pytest.raises(ValueError, match="input_filter"):
+        STMapNet(input_filter="median")
 
 
 def test_normalize_clip_keeps_the_rgb_pulse_ratio_and_unit_roi_scale():

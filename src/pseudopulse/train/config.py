@@ -86,7 +86,7 @@ class TrainConfig:
     # network
     channels: tuple[int, int, int, int] = (16, 32, 64, 128)
     band_limit: bool = True  # fixed FFT band-limit of the network output to band_bpm
-    input_band: bool = False  # the same band-limit on the input's colour traces (removes slow light drift first)
+    input_filter: str = "none"  # fixed drift removal on the input colour traces: none | poly3 | band (model/net.py)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -147,6 +147,10 @@ class TrainConfig:
             problems.append(f"harmonic_guard_ratios={self.harmonic_guard_ratios} (need multiples > 0, none within 0.2 of 1)")
         if self.harmonic_guard > 0 and not self.use_pseudo:
             problems.append("harmonic_guard needs pseudo labels (it guards the label's rate)")
+        from pseudopulse.model.net import INPUT_FILTERS
+
+        if self.input_filter not in INPUT_FILTERS:
+            problems.append(f"input_filter={self.input_filter!r} ({' | '.join(INPUT_FILTERS)})")
         if not (self.use_ssl or self.use_pseudo):
             problems.append("no loss term is switched on")
         if problems:

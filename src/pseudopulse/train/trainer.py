@@ -174,7 +174,7 @@ def init_nets(cfg: TrainConfig, init_state: dict | None = None) -> list[torch.nn
     for k in range(cfg.n_nets):
         torch.manual_seed(cfg.seed + k)
         net = build_net({"channels": cfg.channels, "fs": cfg.fs, "band_bpm": cfg.band_bpm if cfg.band_limit else None,
-                         "input_band": cfg.input_band})  # fmt: skip
+                         "input_filter": cfg.input_filter})  # fmt: skip
         if init_state is not None:
             net.load_state_dict(init_state)
         nets.append(net)
