@@ -124,7 +124,7 @@ def train_cmd(
     harmonic_guard: float = typer.Option(0.0, "--harmonic-guard", min=0.0, help="Weight of a (not faded) penalty on output harmonics that rival a slow pseudo label's fundamental (0 = off)."),
     harmonic_guard_below: float = typer.Option(65.0, "--harmonic-guard-below", help="Guard only clips whose pseudo-label HR is below this (bpm)."),
     harmonic_guard_ratios: str = typer.Option("2,3", "--harmonic-guard-ratios", help="Comma list of multiples of the label's rate that must not rival it (0.5 = half the rate)."),
-    input_filter: str = typer.Option("none", "--input-filter", help="Drift removal on the network's input colour traces: none | poly3 (subtract a cubic per 10-s window) | band (limit to 40–250 bpm)."),
+    input_filter: str = typer.Option("none", "--input-filter", help="Drift removal on the network's input colour traces: none | poly3 (subtract a cubic per 10-s window) | highpass (the cubic, then a smooth high-pass at 35 bpm) | band (limit to 40–250 bpm)."),
     roi: str = typer.Option("face", "--roi", help="face | full-frame (pre-cropped skin videos)."),
     cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label / synth cache."),
     resume: bool = typer.Option(False, "--resume", help="Continue bit-exactly from OUT/checkpoint.pt."),

@@ -86,7 +86,7 @@ class TrainConfig:
     # network
     channels: tuple[int, int, int, int] = (16, 32, 64, 128)
     band_limit: bool = True  # fixed FFT band-limit of the network output to band_bpm
-    input_filter: str = "none"  # fixed drift removal on the input colour traces: none | poly3 | band (model/net.py)
+    input_filter: str = "none"  # fixed drift removal on the input colour traces: none | poly3 | highpass | band (model/net.py)
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -37,8 +37,8 @@ from pseudopulse.train.corect import rectify
 from pseudopulse.train.data import ClipDataset, TrainRecording
 from pseudopulse.train.validate import model_errors, summarize
 
-LOG_FIELDS = ["epoch", "net", "loss", "l_pseudo", "l_pos", "l_neg", "l_rank", "l_harm", "pseudo_weight", "lambda", "rectified",
-              "val_mae_bpm", "seconds"]  # fmt: skip
+LOSS_TERMS = ("l_pseudo", "l_pos", "l_neg", "l_rank", "l_harm")  # per-batch stats of train_step, averaged per epoch
+LOG_FIELDS = ["epoch", "net", "loss", *LOSS_TERMS, "pseudo_weight", "lambda", "rectified", "val_mae_bpm", "seconds"]
 
 
 @dataclass
@@ -95,7 +95,7 @@ def train_step(
         anchor = views[0]
     y_all = net(normalize_clip(torch.cat(views)))
     y = y_all[:b]
-    stats = {"l_pseudo": 0.0, "l_pos": 0.0, "l_neg": 0.0, "l_rank": 0.0, "l_harm": 0.0, "rectified": [], "lambda": 0}
+    stats = {**dict.fromkeys(LOSS_TERMS, 0.0), "rectified": [], "lambda": 0}
     loss = y.new_zeros(())
     psd_y, freqs = norm_psd(y, fs=cfg.fs, nfft=cfg.nfft, band_bpm=cfg.band_bpm)
 
@@ -245,7 +245,7 @@ def train(
         if peer is not None:
             peer.eval()
         order = rng.permutation(len(ds))
-        sums = {"loss": 0.0, "l_pseudo": 0.0, "l_pos": 0.0, "l_neg": 0.0, "l_rank": 0.0, "l_harm": 0.0}
+        sums = dict.fromkeys(("loss", *LOSS_TERMS), 0.0)
         n_rect = 0
         lam = 0
         for step in range(n_steps):
@@ -258,7 +258,7 @@ def train(
             loss.backward()
             opt.step()
             sums["loss"] += float(loss.detach())
-            for key in ("l_pseudo", "l_pos", "l_neg", "l_rank", "l_harm"):
+            for key in LOSS_TERMS:
                 sums[key] += st[key]
             lam = max(lam, st["lambda"])
             n_rect += len(st["rectified"])
