@@ -12,7 +12,7 @@ from pseudopulse.errors import SignalError
 from pseudopulse.signal import DEFAULT_BAND_HZ, detect_beats, estimate_hr, uniform_times
 
 MIN_DURATION_S = 5.0  # shorter clips give too few beats for a spectral heart rate
-DEFAULT_METHOD = "model"  # the shipped label-free network (pseudopulse/weights/MODEL_CARD.md)
+DEFAULT_METHOD = "model"  # the shipped label-free model (pseudopulse/weights/MODEL_CARD.md)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def predict(
 ) -> PredictResult:
     """Heart rate of the person in a video file or frame folder.
 
-    ``method``: ``model`` (default: the shipped label-free network, or ``checkpoint`` — a model file from
+    ``method``: ``model`` (default: the shipped label-free model, or ``checkpoint`` — a model file from
     ``pseudopulse train``/``adapt``) or a training-free method (``pos``, ``chrom``, ``2sr``, ...; see
     ``pseudopulse.methods.METHODS``). ``roi``: ``face`` (detect and track a face) or
     ``full-frame`` (the video is already a skin crop). ``band_hz``: heart-rate search band in Hz.
