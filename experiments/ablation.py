@@ -7,7 +7,7 @@ settings (40 epochs, lr 3e-3 cosine, flicker, flat labels, in-band and read-out-
 then scored like `select_model.py`: the synthetic grid, the generated suites given with ``--suite`` and the held-out
 UBFC subjects; POS, 2SR and CHROM are scored beside them. Usage (from the repo root, with ../shared/data):
 
-    .venv/bin/python benchmarks/ablation.py --seeds 0 1 --jobs 2 --suite runs/synth-s1 --suite runs/synth-s3
+    .venv/bin/python experiments/ablation.py --seeds 0 1 --jobs 2 --suite runs/synth-s1 --suite runs/synth-s3
 """
 
 from __future__ import annotations

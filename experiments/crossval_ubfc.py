@@ -6,10 +6,10 @@ POS, 2SR and CHROM (training-free) are scored on the same clips. The paired rows
 method's with a 95 % bootstrap interval over recordings (``eval.metrics.paired_mae_difference``). Usage (from the
 repo root, with ../shared/data present):
 
-    .venv/bin/python benchmarks/crossval_ubfc.py \\
-        --fold src/pseudopulse/weights/pseudopulse_stmap.pt benchmarks/splits/ubfc_h264_holdout.json \\
-        --fold runs/foldB/model.pt benchmarks/splits/ubfc_h264_fold_b.json \\
-        --fold runs/foldC/model.pt benchmarks/splits/ubfc_h264_fold_c.json
+    .venv/bin/python experiments/crossval_ubfc.py \\
+        --fold src/pseudopulse/weights/pseudopulse_stmap.pt experiments/splits/ubfc_h264_holdout.json \\
+        --fold runs/foldB/model.pt experiments/splits/ubfc_h264_fold_b.json \\
+        --fold runs/foldC/model.pt experiments/splits/ubfc_h264_fold_c.json
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ the summed |error| of each model minus that of the first method (bpm over all cl
 between a model and its teacher actually lives. Writes a markdown table (default results/suite_breakdown.md).
 Usage (from the repo root):
 
-    .venv/bin/python benchmarks/breakdown_suites.py runs/A/model.pt [--methods 2sr pos] \
+    .venv/bin/python experiments/breakdown_suites.py runs/A/model.pt [--methods 2sr pos] \
         --suite runs/synth-s1 --suite runs/synth-s3 [--out results/suite_breakdown.md]
 """
 

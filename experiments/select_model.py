@@ -3,11 +3,11 @@
 Selection uses only generated labels: a grid of semi-synthetic 10-s clips (45–140 bpm, 640×480, x264 CRF 10)
 plus any ``--val-suite`` (a `pseudopulse synth` folder); the "val score" column is the mean of those MAEs and is
 what we choose by. ``--test-suite`` folders and the held-out UBFC-rPPG subjects of
-benchmarks/splits/ubfc_h264_holdout.json are reported beside it, not used to choose. Below the table, each model's
+experiments/splits/ubfc_h264_holdout.json are reported beside it, not used to choose. Below the table, each model's
 MAE minus each method's on the same clips (test suites pooled; UBFC held-out) with a 95 % bootstrap interval over
 recordings. Usage (from the repo root, with ../shared/data present for the UBFC column):
 
-    .venv/bin/python benchmarks/select_model.py runs/A/model.pt runs/B/model.pt [--methods pos 2sr chrom] \
+    .venv/bin/python experiments/select_model.py runs/A/model.pt runs/B/model.pt [--methods pos 2sr chrom] \
         [--val-suite runs/synth-s2] [--test-suite runs/synth-s1 --test-suite runs/synth-s3]
 """
 
@@ -27,7 +27,7 @@ from pseudopulse.synth import SynthConfig, render
 
 ROOT = Path(__file__).resolve().parents[1]
 UBFC = ROOT.parent / "shared" / "data" / "real" / "ubfc_rppg_h264"
-SPLIT = ROOT / "benchmarks" / "splits" / "ubfc_h264_holdout.json"
+SPLIT = ROOT / "experiments" / "splits" / "ubfc_h264_holdout.json"
 GRID_BPM = (45, 50, 55, 60, 70, 85, 100, 120, 140)
 GRID_SEEDS = (11, 12)
 
@@ -134,7 +134,7 @@ def main():
     write_report(args.out, (
         f"Synthetic grid: {len(GRID_BPM)} rates × {len(GRID_SEEDS)} seeds, 10-s 640×480 clips, CRF 10. "
         "Val score: mean MAE over the grid and the val suites (what we choose by). "
-        "UBFC: held-out subjects of `benchmarks/splits/ubfc_h264_holdout.json`, 10-s clips. MAE/RMSE in bpm. "
+        "UBFC: held-out subjects of `experiments/splits/ubfc_h264_holdout.json`, 10-s clips. MAE/RMSE in bpm. "
         "Paired rows: a model's MAE minus a method's on the same clips (test suites pooled), with a 95 % bootstrap "
         "interval over recordings; an interval that contains 0 does not tell the two apart."
     ), rows)
