@@ -52,7 +52,7 @@ def require_suites(ap: argparse.ArgumentParser, folders: list[Path]) -> None:
 
 def grid_errors(grid, method: str, checkpoint: str | None) -> np.ndarray:
     """Signed errors (bpm) of ``method`` on the ``synth_grid`` clips."""
-    return np.array([predict_stmap(st, method, checkpoint=checkpoint).hr_bpm - t for t, st in grid])
+    return np.array([predict_stmap(st, method, model=checkpoint).hr_bpm - t for t, st in grid])
 
 
 def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path | None = None) -> tuple[np.ndarray, list[str]]:
@@ -65,7 +65,7 @@ def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path 
 
     ds = get_dataset("ubfc", root)
     recs = read_split(split).select(ds, "test") if split else None
-    cfg = EvalConfig(cache_dir=str(ROOT / "results/cache/stmap"), checkpoint=checkpoint)
+    cfg = EvalConfig(cache_dir=str(ROOT / "results/cache/stmap"), model=checkpoint)
     res = evaluate(ds, method, recordings=recs, config=cfg, workers=1)
     return np.array([c.error_bpm for c in res.clips]), [f"{root.name}/{c.recording}" for c in res.clips]
 

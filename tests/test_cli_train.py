@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fixtures_layouts import write_pulse_video
 
-from pseudopulse.train.checkpoint import load_model_file
+from pseudopulse.model.file import load_model_file
 
 
 def run(*args):
@@ -45,13 +45,13 @@ def test_train_resume_and_adapt(videos, tmp_path):
     assert net.input_filter == "highpass" and tuple(payload["info"]["recipe"]["harmonic_guard_ratios"]) == (0.5, 2.0, 3.0)
 
     adapted = tmp_path / "mine.pt"
-    run("adapt", videos / "clip0.mkv", videos / "clip1.mkv", "--base", tmp_path / "run" / "model.pt", "--epochs", "1",
+    run("adapt", videos / "clip0.mkv", videos / "clip1.mkv", "--model", tmp_path / "run" / "model.pt", "--epochs", "1",
         "--out", adapted, "--run-dir", tmp_path / "adapt_run", *common[:-2 - len(recipe)])  # fmt: skip
     # adapt continues with the base model's objective: its ablation row and recipe
     cfg = json.loads((tmp_path / "adapt_run" / "config.json").read_text())
     assert (cfg["ablation"], cfg["lr_schedule"], cfg["pseudo_filter"], cfg["flicker_prob"], cfg["rank_in_band"], cfg["rank_readout_weight"],
             cfg["pseudo_consensus"], cfg["harmonic_guard"]) == ("ranking", "cosine", "flat", 0.5, True, True, ["pos", "chrom"], 0.5)
-    out = run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", adapted, "--json", "--no-progress")
+    out = run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--model", adapted, "--json", "--no-progress")
     doc = json.loads(out.stdout)
     assert doc["method"] == "model" and 40 <= doc["hr_bpm"] <= 180
 
@@ -59,14 +59,14 @@ def test_train_resume_and_adapt(videos, tmp_path):
     from pseudopulse.model.ensemble import EnsembleNet
 
     run("ensemble", tmp_path / "run" / "model.pt", adapted, "--out", tmp_path / "ens.pt")
-    run("adapt", videos / "clip0.mkv", "--base", tmp_path / "ens.pt", "--epochs", "1", "--out", tmp_path / "ens_mine.pt",
+    run("adapt", videos / "clip0.mkv", "--model", tmp_path / "ens.pt", "--epochs", "1", "--out", tmp_path / "ens_mine.pt",
         "--run-dir", tmp_path / "ens_run", "--pseudo-consensus", "none", *common[:-2 - len(recipe)])  # fmt: skip
     net, payload = load_model_file(tmp_path / "ens_mine.pt")
     assert isinstance(net, EnsembleNet) and len(net.members) == 2
     assert all((tmp_path / "ens_run" / f"member-{k}" / "model.pt").is_file() for k in range(2))
     member = json.loads((tmp_path / "ens_run" / "member-1" / "config.json").read_text())
     assert member["pseudo_consensus"] == [] and member["rank_readout_weight"]  # the override wins, the recipe stays
-    doc = json.loads(run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--checkpoint", tmp_path / "ens_mine.pt",
+    doc = json.loads(run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--model", tmp_path / "ens_mine.pt",
                          "--json", "--no-progress").stdout)  # fmt: skip
     assert 40 <= doc["hr_bpm"] <= 180
 
@@ -86,13 +86,13 @@ def test_adapt_ignores_recipe_settings_from_another_version_with_a_warning(video
     import torch
 
     from pseudopulse.model import STMapNet
-    from pseudopulse.train.checkpoint import export_model
+    from pseudopulse.model.file import export_model
 
     torch.manual_seed(0)
     base = tmp_path / "future.pt"
     export_model(base, STMapNet(), fs=30.0, clip_s=10.0,
                  info={"ablation": "ranking", "recipe": {"lr_schedule": "cosine", "from_the_future": 1}})  # fmt: skip
-    proc = run("adapt", videos / "clip0.mkv", "--base", base, "--epochs", "1", "--out", tmp_path / "a.pt", "--roi", "full-frame",
+    proc = run("adapt", videos / "clip0.mkv", "--model", base, "--epochs", "1", "--out", tmp_path / "a.pt", "--roi", "full-frame",
                "--cache-dir", tmp_path / "cache", "--batch-size", "4", "--threads", "1")  # fmt: skip
     assert "from_the_future" in " ".join(proc.stderr.split())
     assert json.loads((tmp_path / "a_run" / "config.json").read_text())["lr_schedule"] == "cosine"

@@ -15,7 +15,7 @@ from pseudopulse.datasets import get_dataset
 from pseudopulse.errors import ModelError, SignalError
 from pseudopulse.eval.clips import clip_bounds
 from pseudopulse.eval.metrics import hr_metrics, paired_mae_difference
-from pseudopulse.eval.predictors import resolve_predictor
+from pseudopulse.predictors import resolve_predictor
 from pseudopulse.eval.robustness import reencode, robustness, seed_offset_s
 from pseudopulse.eval.runner import EvalConfig, evaluate
 from pseudopulse.eval.tables import to_markdown, write_tables
@@ -86,7 +86,7 @@ def test_clip_bounds_non_overlapping_and_offset():
 
 
 def test_unknown_predictor_lists_valid_names():
-    with pytest.raises(ModelError, match="valid names: .*pos.*2sr.*or 'model'"):
+    with pytest.raises(ModelError, match="valid names: .*pos.*2sr.*model"):
         resolve_predictor("posx")
 
 
@@ -235,7 +235,7 @@ def test_robustness_curve_over_crfs_and_seeds(tiny_ubfc, tmp_path):
 
 
 def test_any_callable_plugs_in_as_predictor(tiny_ubfc):
-    from pseudopulse.eval.predictors import Predictor
+    from pseudopulse.predictors import Predictor
 
     ds = get_dataset("ubfc", tiny_ubfc)
     # a stand-in for a trained network: the green trace of each clip (per-clip, like the paper's model)

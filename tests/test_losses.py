@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pseudopulse.model.augment import crop, flicker, resampled_view, shifted_view, source_frames, window_layout
-from pseudopulse.model.losses import (
+from pseudopulse.train.augment import crop, flicker, resampled_view, shifted_view, source_frames, window_layout
+from pseudopulse.train.losses import (
     argmax_hr,
     gumbel_hr,
     harmonic_guard,

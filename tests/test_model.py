@@ -8,7 +8,7 @@ from pseudopulse.errors import ModelError, SignalError
 from pseudopulse.model import STMapNet, count_parameters, load_predictor
 from pseudopulse.model import predictor as predictor_mod
 from pseudopulse.model.normalize import normalize_clip, stmap_to_tensor
-from pseudopulse.train.checkpoint import export_model
+from pseudopulse.model.file import export_model
 from pseudopulse.train.toy import toy_stmap
 
 
@@ -150,7 +150,7 @@ def test_shipped_weights_read_a_known_pulse():
 def test_ensemble_reads_the_mean_of_its_members_z_scored_waves_and_round_trips(tmp_path):
     from pseudopulse.model.ensemble import EnsembleNet
     from pseudopulse.model.normalize import zscore
-    from pseudopulse.train.checkpoint import export_ensemble, load_model_file
+    from pseudopulse.model.file import export_ensemble, load_model_file
 
     paths = []
     for k, channels in enumerate(((16, 32, 64, 128), (16, 32, 64, 128), (8, 16, 32, 64))):

@@ -80,7 +80,7 @@ def test_bad_checkpoint_is_refused_before_decoding(clips, tmp_path):
     bad = tmp_path / "model.pt"
     bad.write_bytes(b"not a torch file")
     with pytest.raises(PseudopulseError, match="model.pt"):
-        predict(path, method="model", checkpoint=bad)
+        predict(path, method="model", model=bad)
 
 
 def test_synth_command_writes_a_ubfc_layout_test_set_with_its_manifest(tmp_path):

@@ -9,10 +9,11 @@ from typing import Callable
 import numpy as np
 
 from pseudopulse.errors import SignalError
-from pseudopulse.signal import DEFAULT_BAND_HZ, detect_beats, estimate_hr, uniform_times
+from pseudopulse.predictors import MODEL, resolve_predictor
+from pseudopulse.signal import DEFAULT_BAND_HZ, detect_beats, estimate_hr
 
 MIN_DURATION_S = 5.0  # shorter clips give too few beats for a spectral heart rate
-DEFAULT_METHOD = "model"  # the shipped label-free model (pseudopulse/weights/MODEL_CARD.md)
+DEFAULT_METHOD = MODEL  # the shipped label-free model (pseudopulse/weights/MODEL_CARD.md)
 
 
 @dataclass(frozen=True)
@@ -60,33 +61,28 @@ def predict_stmap(
     method: str = DEFAULT_METHOD,
     band_hz: tuple[float, float] = DEFAULT_BAND_HZ,
     source: str = "",
-    checkpoint: str | Path | None = None,
+    model: str | Path | None = None,
 ) -> PredictResult:
-    """Heart rate from an already extracted STMap."""
-    from pseudopulse.eval.predictors import resolve_predictor
-
-    fs = stmap.fs
-    if fs is None or stmap.duration_s < MIN_DURATION_S:
+    """Heart rate from an already extracted STMap (``method`` and ``model`` as for ``predict``)."""
+    if stmap.fs is None or stmap.duration_s < MIN_DURATION_S:
         raise SignalError(
             f"{source or 'video'}: {stmap.duration_s:.1f} s of video is too short; at least {MIN_DURATION_S:.0f} s is needed"
         )
-    predictor = resolve_predictor(method, checkpoint)
-    raw = np.asarray(predictor.fn(stmap), dtype=np.float64)
-    ts = stmap.timestamps_s
-    grid = uniform_times(ts, fs)
-    uniform = np.interp(grid, ts, raw)  # VFR video: the wave onto a uniform grid before spectra
-    est = estimate_hr(uniform, fs, band_hz)
+    predictor = resolve_predictor(method, model)
+    t_s, raw = predictor.uniform_wave(stmap)
+    fs = (len(t_s) - 1) / (t_s[-1] - t_s[0])  # the grid's rate (Hz): the video's, or the network's
+    est = estimate_hr(raw, fs, band_hz)
     wave = (est.wave - est.wave.mean()) / (est.wave.std() + 1e-12)
     beats = detect_beats(wave, fs, est.hr_bpm)
     return PredictResult(
         hr_bpm=est.hr_bpm,
         snr_db=est.snr_db,
-        method=method,
-        fps=float(fs),
+        method=predictor.name,
+        fps=float(stmap.fs),
         n_frames=stmap.n_frames,
         duration_s=stmap.duration_s,
         face_lost_s=stmap.lost_s,
-        timestamps_s=grid - grid[0],
+        timestamps_s=t_s - t_s[0],
         wave=wave,
         band_hz=tuple(band_hz),
         sdnn_ms=beats.sdnn_ms,
@@ -101,7 +97,7 @@ def predict(
     path: str | Path,
     method: str = DEFAULT_METHOD,
     *,
-    checkpoint: str | Path | None = None,
+    model: str | Path | None = None,
     roi: str = "face",
     band_hz: tuple[float, float] = DEFAULT_BAND_HZ,
     fps: float | None = None,
@@ -110,16 +106,15 @@ def predict(
 ) -> PredictResult:
     """Heart rate of the person in a video file or frame folder.
 
-    ``method``: ``model`` (default: the shipped label-free model, or ``checkpoint`` — a model file from
+    ``method``: ``model`` (default: the shipped label-free network, or the network in the model file ``model`` from
     ``pseudopulse train``/``adapt``) or a training-free method (``pos``, ``chrom``, ``2sr``, ...; see
-    ``pseudopulse.methods.METHODS``). ``roi``: ``face`` (detect and track a face) or
-    ``full-frame`` (the video is already a skin crop). ``band_hz``: heart-rate search band in Hz.
-    ``fps`` overrides timestamps (frame folders without timestamps). Raises a ``PseudopulseError``
+    ``pseudopulse.predictors.predictor_names()``). ``roi``: ``face`` (detect and track a face) or ``full-frame``
+    (the video is already a skin crop). ``band_hz``: heart-rate search band in Hz. ``fps`` overrides timestamps
+    (frame folders without timestamps). ``cache_dir``: folder of cached STMaps. Raises a ``PseudopulseError``
     subclass with a specific message on bad input.
     """
-    from pseudopulse.eval.predictors import resolve_predictor
     from pseudopulse.stmap import extract_stmap
 
-    resolve_predictor(method, checkpoint)  # fail fast on an unknown method or a bad model file, before decoding
+    resolve_predictor(method, model)  # fail fast on an unknown method or a bad model file, before decoding
     stmap = extract_stmap(path, roi=roi, fps=fps, cache_dir=cache_dir, progress=progress)
-    return predict_stmap(stmap, method=method, band_hz=band_hz, source=str(path), checkpoint=checkpoint)
+    return predict_stmap(stmap, method=method, band_hz=band_hz, source=str(path), model=model)

@@ -78,11 +78,11 @@ def run_peer(peer_python: str, model: str, videos: list[Path], timeout_s: float 
 
 
 def benchmark_peer(
-    dataset, methods: list[str], peer_python: str | None, peer_model: str = "FacePhys.rlap", checkpoint: str | Path | None = None
+    dataset, methods: list[str], peer_python: str | None, peer_model: str = "FacePhys.rlap", model: str | Path | None = None
 ) -> dict:
     """Per-recording HR of our methods and of the peer vs the GT PPG; MAE and speed (× real time) per tool.
 
-    ``checkpoint``: model file for method ``model`` (default: the shipped weights).
+    ``model``: model file for method ``model`` (default: the shipped weights).
     """
     from pseudopulse.api import predict
 
@@ -96,7 +96,7 @@ def benchmark_peer(
         duration = float("nan")
         for m in methods:
             t = time.perf_counter()
-            res = predict(rec.video_path, method=m, checkpoint=checkpoint if m == "model" else None)
+            res = predict(rec.video_path, method=m, model=model if m == "model" else None)
             secs[m] = time.perf_counter() - t
             hrs[m] = res.hr_bpm
             duration = res.duration_s

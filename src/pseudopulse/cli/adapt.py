@@ -17,7 +17,7 @@ from pseudopulse.cli.common import comma_list, console, run_cli
 def adapt_cmd(
     videos: List[Path] = typer.Argument(..., help="Unlabeled face videos (files or folders of videos)."),
     out: Path = typer.Option(..., "--out", "-o", help="Adapted model file to write (e.g. model.pt)."),
-    base: Optional[Path] = typer.Option(None, "--base", help="Model to start from (default: the shipped weights)."),
+    base: Optional[Path] = typer.Option(None, "--model", help="Model file to start from (default: the shipped weights)."),
     epochs: int = typer.Option(10, "--epochs", min=1),
     lr: float = typer.Option(1e-4, "--lr", help="AdamW learning rate."),
     batch_size: int = typer.Option(16, "--batch-size", min=2),
@@ -30,18 +30,18 @@ def adapt_cmd(
     run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Checkpoints and logs (default: OUT without suffix + '_run')."),
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/checkpoint.pt."),
 ):
-    """Fine-tune a trained model on unlabeled videos; writes a model file usable as `--model` / method "model"."""
+    """Fine-tune a trained model on unlabeled videos; writes a model file usable with `--method model --model FILE`."""
     from pseudopulse.errors import ModelError
     from pseudopulse.cli.train import run_training
     from pseudopulse.io import atomic_path
     from pseudopulse.model.predictor import SHIPPED_WEIGHTS
-    from pseudopulse.train.checkpoint import export_ensemble, load_model_file, split_members
+    from pseudopulse.model.file import export_ensemble, load_model_file, split_members
     from pseudopulse.train.config import RECIPE_FIELDS, TrainConfig
     from pseudopulse.train.data import video_sources
 
     base_path = base or SHIPPED_WEIGHTS
     if not base_path.is_file():
-        raise ModelError(f"{base_path}: no model to adapt; give --base MODEL.pt (from `pseudopulse train`)")
+        raise ModelError(f"{base_path}: no model to adapt; give --model MODEL.pt (from `pseudopulse train`)")
     net, payload = load_model_file(base_path)
     members = split_members(net, payload)
     if ablation == "supervised":

@@ -20,7 +20,7 @@ def benchmark_peer(
     method: list[str] = typer.Option(["pos"], "--method", "-m", help="Our method(s) to run (repeatable)."),
     peer_python: Optional[str] = typer.Option(None, help="Python of a venv with `pip install open-rppg` (omit to skip the peer)."),
     peer_model: str = typer.Option("FacePhys.rlap", help="open-rppg model name."),
-    checkpoint: Optional[Path] = typer.Option(None, help="Model file for --method model (default: the shipped weights)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model file for --method model (default: the shipped weights)."),
     out: Path = typer.Option(Path("results"), help="Folder for peer.md and peer.json."),
 ):
     """Whole-recording HR error and × real-time speed of pseudopulse and open-rppg, side by side."""
@@ -32,8 +32,8 @@ def benchmark_peer(
     if "model" in method:
         from pseudopulse.model import load_predictor
 
-        load_predictor(checkpoint)  # a bad model file fails here, before the peer's minutes-long run
-    result = run(get_dataset(dataset, root), list(method), peer_python, peer_model, checkpoint=checkpoint)
+        load_predictor(model)  # a bad model file fails here, before the peer's minutes-long run
+    result = run(get_dataset(dataset, root), list(method), peer_python, peer_model, model=model)
     md = to_markdown(result)
     atomic_write_text(out / "peer.md", md)
     atomic_write_text(out / "peer.json", json.dumps(result, indent=1) + "\n")

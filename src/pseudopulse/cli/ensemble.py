@@ -15,10 +15,10 @@ from pseudopulse.cli.common import console, run_cli
 @run_cli
 def ensemble_cmd(
     models: List[Path] = typer.Argument(..., help="Model files from `pseudopulse train` / `adapt` (two or more)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Model file to write (usable as --checkpoint / method model)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model file to write (usable as --model FILE with method model)."),
 ):
     """One model whose wave is the mean of the members' z-scored waves (networks of one recipe, other seeds)."""
-    from pseudopulse.train.checkpoint import export_ensemble
+    from pseudopulse.model.file import export_ensemble
 
     n = export_ensemble(out, models)
     console.print(f"wrote {out}: ensemble of {n} networks")

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from pseudopulse.cli.app import app
+from pseudopulse.predictors import predictor_help
 from pseudopulse.cli.common import console, err_console, run_cli
 from pseudopulse.signal import DEFAULT_BAND_HZ
 
@@ -62,9 +63,9 @@ def report(result, paths: dict, figures: dict, json_out: bool) -> None:
 def evaluate(
     dataset: str = typer.Option(..., "--dataset", "-d", help="ubfc, pure, vipl, v4v, folder, or a folder path (layout detected)."),
     root: Optional[Path] = typer.Option(None, "--root", help="Dataset root folder (not needed when --dataset is a path)."),
-    method: str = typer.Option("model", "--method", "-m", help="model (label-free network), or pos, chrom, 2sr, green, ica, pbv, lgi."),
+    method: str = typer.Option("model", "--method", "-m", help=predictor_help()),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default results/eval-<dataset>-<method>)."),
-    checkpoint: Optional[Path] = typer.Option(None, help="Model file for --method model (default: shipped weights)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model file for --method model, from `pseudopulse train`/`adapt` (default: the shipped weights)."),
     protocol: Optional[str] = typer.Option(None, help="ubfc, pure, vipl, v4v, pure->ubfc, all (default: the dataset's)."),
     fold: Optional[int] = typer.Option(None, help="VIPL-HR test fold 1..5 (default: all five folds)."),
     subset: str = typer.Option("auto", help="auto (methods: all; model: test), test, train, all."),
@@ -83,20 +84,20 @@ def evaluate(
     """Evaluate METHOD on a dataset: per-clip HR, MAE/RMSE/r/Std/MAPE/SNR, beside the paper's published numbers."""
     from pseudopulse.datasets import get_dataset, write_split
     from pseudopulse.eval.figures import write_figures
-    from pseudopulse.eval.predictors import resolve_predictor
+    from pseudopulse.predictors import resolve_predictor
     from pseudopulse.eval.runner import EvalConfig, evaluate as run_evaluate
     from pseudopulse.eval.selection import select_recordings
     from pseudopulse.eval.tables import write_tables
 
     ds = get_dataset(dataset, root)
-    ckpt = str(checkpoint) if checkpoint else None
-    pred = resolve_predictor(method, ckpt)
+    model_file = str(model) if model else None
+    pred = resolve_predictor(method, model_file)
     sel = select_recordings(ds, kind=pred.kind, protocol=protocol, fold=fold, subset=subset,
                             split_file=str(split_file) if split_file else None)  # fmt: skip
     recs = sel.recordings[:limit] if limit else sel.recordings
     out = out or Path("results") / f"eval-{ds.name}-{pred.name}"
     split_path = write_split(out / "split.json", sel.split)
-    config = EvalConfig(clip_s=clip_s, band_hz=tuple(band), roi=roi, cache_dir=str(cache_dir), per_clip=per_clip, checkpoint=ckpt)
+    config = EvalConfig(clip_s=clip_s, band_hz=tuple(band), roi=roi, cache_dir=str(cache_dir), per_clip=per_clip, model=model_file)
     err_console.print(
         f"evaluating {pred.name} on {len(recs)} {ds.name} recording(s) ({sel.subset} of {sel.split.protocol}); "
         f"split written to {split_path}",

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from pseudopulse.cli.app import app
+from pseudopulse.predictors import predictor_help
 from pseudopulse.cli.common import console, err_console, progress_bar, run_cli
 from pseudopulse.signal import DEFAULT_BAND_HZ
 
@@ -17,21 +18,21 @@ from pseudopulse.signal import DEFAULT_BAND_HZ
 @run_cli
 def predict(
     video: Path = typer.Argument(..., help="Video file (any format ffmpeg reads) or a folder of image frames."),
-    method: str = typer.Option("model", "--method", "-m", help="model (label-free network), or pos, chrom, 2sr, green, ica, pbv, lgi."),
-    checkpoint: Optional[Path] = typer.Option(None, help="Model file from `pseudopulse train`/`adapt` (default: shipped weights)."),
+    method: str = typer.Option("model", "--method", "-m", help=predictor_help()),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model file for --method model, from `pseudopulse train`/`adapt` (default: the shipped weights)."),
     roi: str = typer.Option("face", help="face (detect + track) or full-frame (video is already a skin crop)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for <name>.csv/.json/.png (wave, summary, plot)."),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout (logs go to stderr)."),
     band: tuple[float, float] = typer.Option(DEFAULT_BAND_HZ, help="Heart-rate search band in Hz (low high)."),
     fps: Optional[float] = typer.Option(None, help="Frame rate for frame folders without timestamps (Hz)."),
-    cache: Optional[Path] = typer.Option(None, help="Cache folder for extracted STMaps (re-runs skip decoding)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Cache folder for extracted STMaps (re-runs skip decoding)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ):
     """Estimate the heart rate (bpm) of the person in VIDEO."""
     from pseudopulse.api import predict as run_predict
 
     with progress_bar(f"decoding {video.name}", enabled=not no_progress) as update:
-        result = run_predict(video, method=method, checkpoint=checkpoint, roi=roi, band_hz=tuple(band), fps=fps, cache_dir=cache, progress=update)
+        result = run_predict(video, method=method, model=model, roi=roi, band_hz=tuple(band), fps=fps, cache_dir=cache_dir, progress=update)
     written = {}
     if out is not None:
         from pseudopulse.report import write_prediction

@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from pseudopulse.cli.app import app
+from pseudopulse.predictors import predictor_help
 from pseudopulse.cli.common import console, err_console, run_cli
 
 
@@ -18,10 +19,10 @@ def robustness(
     crf_rest: Optional[List[int]] = typer.Argument(None, hidden=True, help="More CRFs after --crf (--crf 6 10 14 18)."),
     dataset: str = typer.Option("ubfc", "--dataset", "-d", help="Dataset name or folder path (as for evaluate)."),
     root: Optional[Path] = typer.Option(None, "--root", help="Dataset root folder."),
-    method: str = typer.Option("pos", "--method", "-m", help="pos, chrom, 2sr, ..., or model."),
+    method: str = typer.Option("pos", "--method", "-m", help=predictor_help()),
     crf: List[int] = typer.Option([6, 10, 14, 18], "--crf", help="libx264 CRFs, e.g. --crf 6 --crf 10 (or: --crf 6 10 14 18)."),
     seeds: int = typer.Option(10, help="Seeds 0..N-1: seed 0 = clips from 0 s, seed k = random clip-grid offset."),
-    checkpoint: Optional[Path] = typer.Option(None, help="Model file for --method model."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model file for --method model (default: the shipped weights)."),
     protocol: Optional[str] = typer.Option(None, help="Protocol whose recordings are used (default: the dataset's)."),
     subset: str = typer.Option("auto", help="auto (methods: all; model: test), test, train, all."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N selected recordings."),
@@ -38,7 +39,7 @@ def robustness(
     from pseudopulse.cli.evaluate import eval_progress
     from pseudopulse.datasets import get_dataset
     from pseudopulse.eval.figures import plot_robustness
-    from pseudopulse.eval.predictors import resolve_predictor
+    from pseudopulse.predictors import resolve_predictor
     from pseudopulse.eval.robustness import robustness as run_robustness
     from pseudopulse.eval.runner import EvalConfig
     from pseudopulse.eval.selection import select_recordings
@@ -46,12 +47,12 @@ def robustness(
 
     crfs = _expand(list(crf) + list(crf_rest or []))
     ds = get_dataset(dataset, root)
-    ckpt = str(checkpoint) if checkpoint else None
-    pred = resolve_predictor(method, ckpt)
+    model_file = str(model) if model else None
+    pred = resolve_predictor(method, model_file)
     sel = select_recordings(ds, kind=pred.kind, protocol=protocol, subset=subset)
     recs = sel.recordings[:limit] if limit else sel.recordings
     out = out or Path("results") / f"robustness-{ds.name}-{pred.name}"
-    config = EvalConfig(roi=roi, cache_dir=str(cache_dir), checkpoint=ckpt, keep_pseudo=False)
+    config = EvalConfig(roi=roi, cache_dir=str(cache_dir), model=model_file, keep_pseudo=False)
 
     def say(msg: str) -> None:
         if not no_progress:

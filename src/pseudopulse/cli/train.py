@@ -10,12 +10,13 @@ import typer
 
 from pseudopulse.cli.app import app
 from pseudopulse.cli.common import comma_list, console, err_console, run_cli
-from pseudopulse.synth.config import SYNTH_TRAIN_SIZE
 
 
-def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi, synth_size=SYNTH_TRAIN_SIZE):
+def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi, synth_size=None):
+    from pseudopulse.synth.config import SYNTH_TRAIN_SIZE
     from pseudopulse.train.data import sources_from_spec, synth_sources
 
+    synth_size = synth_size or SYNTH_TRAIN_SIZE
     sources = []
     for spec in data or []:
         sources += sources_from_spec(spec, cache_dir=cache_dir, exclude_subjects=holdout, roi=roi)
@@ -24,10 +25,12 @@ def gather_sources(data, synth_n, synth_seed, holdout, cache_dir, roi, synth_siz
     return sources
 
 
-def _frame_size(text: str) -> tuple[int, int]:
+def _frame_size(text: str | None) -> tuple[int, int] | None:
     """'640x480' -> (640, 480), a size ``SynthConfig`` accepts (its own rule, checked before anything renders)."""
     from pseudopulse.synth import SynthConfig, SynthConfigError
 
+    if text is None:
+        return None
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -103,7 +106,7 @@ def train_cmd(
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder: checkpoint.pt, log.csv, rectified.csv, model.pt."),
     synth: int = typer.Option(0, "--synth", min=0, help="Add N semi-synthetic clips (synth.make_suite, rendered once into the cache)."),
     synth_seed: int = typer.Option(0, "--synth-seed", help="Seed of the semi-synthetic suite."),
-    synth_size: str = typer.Option("x".join(map(str, SYNTH_TRAIN_SIZE)), "--synth-size", help="Frame size WxH of the semi-synthetic clips."),
+    synth_size: Optional[str] = typer.Option(None, "--synth-size", help="Frame size WxH of the semi-synthetic clips (default: synth.config.SYNTH_TRAIN_SIZE)."),
     holdout: Optional[List[str]] = typer.Option(None, "--holdout", help="Subject ids / recording names of --data datasets NOT to train on (comma list)."),
     val: Optional[List[str]] = typer.Option(None, "--val", help="Held-out dataset (NAME:ROOT or folder) with GT, for per-epoch validation MAE only."),
     val_subjects: Optional[List[str]] = typer.Option(None, "--val-subjects", help="Only these subjects of --val (comma list)."),

@@ -1,13 +1,11 @@
 """Evaluation: datasets -> non-overlapping clips -> HR per clip -> metrics -> tables and figures.
 
 ``evaluate(dataset, "pos")`` -> ``EvalResult`` (per-clip predicted/true HR, MAE/RMSE/r/Std/MAPE/SNR);
-``resolve_predictor(name)`` maps a method name or "model" to a callable ``stmap -> wave``;
 ``write_tables`` / ``write_figures`` write results.md/.csv/.json and PNG figures; ``robustness`` runs the
 compression study (paper Fig. 4).
 """
 
 from pseudopulse.eval.metrics import HRMetrics, MAEDifference, hr_metrics, paired_mae_difference
-from pseudopulse.eval.predictors import Predictor, predictor_names, resolve_predictor
 from pseudopulse.eval.runner import ClipResult, EvalConfig, EvalProgress, EvalResult, RecordingResult, evaluate
 
 __all__ = [
@@ -17,11 +15,8 @@ __all__ = [
     "EvalResult",
     "HRMetrics",
     "MAEDifference",
-    "Predictor",
     "RecordingResult",
     "evaluate",
     "hr_metrics",
     "paired_mae_difference",
-    "predictor_names",
-    "resolve_predictor",
 ]

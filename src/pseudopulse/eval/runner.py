@@ -31,7 +31,7 @@ from pseudopulse.datasets.base import Dataset, Recording, align_ground_truth
 from pseudopulse.errors import DatasetError, PseudopulseError, SignalError
 from pseudopulse.eval.clips import cut_clips, true_clip_hr
 from pseudopulse.eval.metrics import HRMetrics, hr_metrics
-from pseudopulse.eval.predictors import Predictor, resolve_predictor
+from pseudopulse.predictors import Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, estimate_hr, snr_db
 
 REGULAR_TOLERANCE = 0.05
@@ -54,7 +54,7 @@ class EvalConfig:
     clip_offset_s: float = 0.0
     eval_fs: float | None = None
     keep_pseudo: bool = True
-    checkpoint: str | None = None
+    model: str | None = None  # model file for the predictor "model" (None: the shipped weights)
     keep_waves_for: int = 64  # recordings whose waves are kept for the figures (memory stays bounded)
 
 
@@ -193,7 +193,7 @@ def evaluate_recording(
     from pseudopulse.stmap.extract import extract_stmap
 
     t_start = time.perf_counter()
-    pred = resolve_predictor(predictor, config.checkpoint) if isinstance(predictor, str) else predictor
+    pred = resolve_predictor(predictor, config.model) if isinstance(predictor, str) else predictor
     times = rec.frame_timestamps()
     gt = rec.ground_truth()
     stmap = extract_stmap(
@@ -442,7 +442,7 @@ def evaluate(
         raise DatasetError(f"{dataset.root}: no recordings selected for evaluation ({subset} of {protocol})")
     name = method if isinstance(method, str) else method.name
     if isinstance(method, str):
-        resolve_predictor(method, config.checkpoint)  # fail fast on an unknown name / missing checkpoint
+        resolve_predictor(method, config.model)  # fail fast on an unknown name / a bad model file
     clip_s = config.clip_s or dataset.clip_s
     res_list = run_recordings(
         recs, method, config, hr_source=dataset.hr_source, clip_s=clip_s, eval_fs=dataset.eval_fs,
@@ -466,7 +466,7 @@ def evaluate(
         "per_clip": config.per_clip, "clip_offset_s": config.clip_offset_s,
         "eval_fs": config.eval_fs or dataset.eval_fs, "gt_hr_source": dataset.hr_source,
         "hr_estimator": "pseudopulse.signal.estimate_hr (detrend + Butterworth-2 band-pass + PSD peak)",
-        "checkpoint": config.checkpoint,
+        "model": config.model,
     }  # fmt: skip
     return EvalResult(
         dataset=dataset.name, root=str(dataset.root), method=name, protocol=protocol, subset=subset,

@@ -18,6 +18,8 @@ import numpy as np
 from pseudopulse.errors import VideoError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+# video files looked for in folders of videos (any file PyAV opens can still be given by name)
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 
 
 @dataclass(frozen=True)

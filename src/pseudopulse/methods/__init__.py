@@ -11,10 +11,11 @@ from pseudopulse.methods.ica import fastica, ica
 from pseudopulse.methods.lgi import lgi
 from pseudopulse.methods.pbv import PBV_SIGNATURE, pbv
 from pseudopulse.methods.pos import pos
-from pseudopulse.methods.registry import METHODS, Method, get_method
+from pseudopulse.methods.registry import METHOD_ALIASES, METHODS, Method, get_method
 from pseudopulse.methods.ssr import ssr, ssr_reference
 
 __all__ = [
+    "METHOD_ALIASES",
     "METHODS",
     "Method",
     "PBV_SIGNATURE",

@@ -10,8 +10,7 @@ import numpy as np
 
 from pseudopulse.errors import SignalError
 from pseudopulse.signal import check_fs
-
-MAX_GAP_S = 1.0  # NaN runs up to this long are linearly interpolated; longer ones are refused
+from pseudopulse.stmap.types import MAX_FACE_GAP_S
 
 
 def window_samples(window_s: float, fs: float, *, method: str, name: str = "window_s") -> int:
@@ -21,7 +20,7 @@ def window_samples(window_s: float, fs: float, *, method: str, name: str = "wind
     return max(2, int(np.ceil(window_s * fs - 1e-9)))
 
 
-def fill_nan_gaps(x: np.ndarray, fs: float, *, method: str, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+def fill_nan_gaps(x: np.ndarray, fs: float, *, method: str, max_gap_s: float = MAX_FACE_GAP_S) -> np.ndarray:
     """Linearly interpolate NaN/inf samples (rows with any non-finite value) over gaps up to ``max_gap_s``.
 
     ``x`` is (T, ...) with time on axis 0. Leading/trailing gaps are held at the nearest finite row.

@@ -1,8 +1,9 @@
 """Registry of the training-free rPPG methods, looked up by name.
 
-``Method.apply(stmap)`` is how the rest of the package runs a method on an STMap: it fills short face-loss gaps,
-brings variable-frame-rate timestamps onto a uniform grid (and the wave back onto the original timestamps),
-and feeds the method the input it reads (``skin_mean`` (T, 3) for rgb methods, ``skin_corr`` (T, 3, 3) for 2SR).
+``Method.uniform_wave(stmap)`` is how the rest of the package runs a method on an STMap: it fills short face-loss
+gaps, feeds the method the input it reads (``skin_mean`` (T, 3) for rgb methods, ``skin_corr`` (T, 3, 3) for 2SR)
+and returns the wave on a uniform time grid at the STMap's mean rate (variable-frame-rate maps are resampled
+first). ``Method.apply(stmap)`` gives the same wave at the STMap's own timestamps.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from pseudopulse.methods.lgi import lgi
 from pseudopulse.methods.pbv import pbv
 from pseudopulse.methods.pos import pos
 from pseudopulse.methods.ssr import ssr
-
-MAX_GAP_S = 1.0
-VFR_TOLERANCE = 0.05  # relative deviation of frame intervals from the mean above which we resample
+from pseudopulse.signal.filters import uniform_times
 
 
 @dataclass(frozen=True)
@@ -36,20 +35,33 @@ class Method:
     def __call__(self, x: np.ndarray, *, fs: float, **kwargs) -> np.ndarray:
         return self.fn(x, fs=fs, **kwargs)
 
+    def uniform_wave(self, stmap, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+        """(t_s (N,), raw pulse wave (N,)) on a uniform grid at ``stmap.fs`` Hz (rises with blood volume; band-pass
+        before HR)."""
+        t, wave, fs, own_frames = self._run(stmap, **kwargs)
+        if not own_frames:  # already on the uniform grid
+            return t, wave
+        grid = uniform_times(t, fs)
+        return grid, np.interp(grid, t, wave)
+
     def apply(self, stmap, **kwargs) -> np.ndarray:
-        """Raw pulse wave (T,) at ``stmap.timestamps_s`` (rises with blood volume; band-pass before HR)."""
+        """Raw pulse wave (T,) at ``stmap.timestamps_s``."""
+        t, wave, _, own_frames = self._run(stmap, **kwargs)
+        return wave if own_frames else np.interp(stmap.timestamps_s, t, wave)
+
+    def _run(self, stmap, **kwargs) -> tuple[np.ndarray, np.ndarray, float, bool]:
+        """(times the method ran at (s), its wave, the rate (Hz), whether those are the STMap's own frames). Short face-loss gaps
+        are filled; a map whose frame intervals vary by more than ``UNIFORM_TOLERANCE`` is resampled first."""
         if stmap.n_frames < 2:
             raise SignalError(f"{self.name}: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
-        filled = stmap.fill_gaps(max_gap_s=MAX_GAP_S)
-        ts = filled.timestamps_s
-        if not np.all(np.diff(ts) > 0):
+        filled = stmap.fill_gaps()
+        if not np.all(np.diff(filled.timestamps_s) > 0):
             raise SignalError(f"{self.name}: STMap timestamps must be strictly increasing")
         fs = filled.fs
-        if filled.is_uniform(VFR_TOLERANCE):
-            return self.fn(self._input(filled), fs=fs, **kwargs)
+        if filled.is_uniform():
+            return filled.timestamps_s, self.fn(self._input(filled), fs=fs, **kwargs), fs, True
         uniform = filled.resample(fs)
-        wave = self.fn(self._input(uniform), fs=fs, **kwargs)
-        return np.interp(ts, uniform.timestamps_s, wave)
+        return uniform.timestamps_s, self.fn(self._input(uniform), fs=fs, **kwargs), fs, False
 
     def _input(self, stmap) -> np.ndarray:
         return np.asarray(stmap.skin_corr if self.input == "skin_corr" else stmap.skin_mean, dtype=np.float64)
@@ -69,11 +81,14 @@ METHODS: dict[str, Method] = {
 }
 
 
+METHOD_ALIASES: dict[str, str] = {"ssr": "2sr"}
+
+
 def get_method(name: str) -> Method:
-    """The registered method called ``name`` (case-insensitive); ValueError listing the valid names otherwise."""
+    """The registered method called ``name`` (case-insensitive, aliases allowed); ValueError listing the valid names
+    otherwise."""
     key = str(name).strip().lower()
-    if key == "ssr":
-        key = "2sr"
+    key = METHOD_ALIASES.get(key, key)
     if key not in METHODS:
         raise ValueError(f"unknown rPPG method {name!r}; valid names: {', '.join(METHODS)}")
     return METHODS[key]

@@ -1,8 +1,9 @@
 """Inference: a trained STMap network as a method: ``load_predictor().apply(stmap) -> wave (T,)``.
 
 The recording is resampled to the network's rate, cut into ``window_s`` windows with 50 % overlap, each window
-is normalised (normalize.normalize_clip), predicted, z-scored and overlap-added with a Hann weight; the wave is
-then interpolated back onto the STMap's own timestamps (same contract as ``Method.apply``).
+is normalised (normalize.normalize_clip), predicted, z-scored and overlap-added with a Hann weight.
+``uniform_wave`` returns it on that uniform grid; ``apply`` interpolates it onto the STMap's own timestamps (the same
+contract as ``Method.uniform_wave`` / ``Method.apply``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import numpy as np
 import torch
 
 from pseudopulse.errors import ModelError, SignalError
+from pseudopulse.model.file import load_model_file
 from pseudopulse.model.normalize import normalize_clip, stmap_to_tensor, zscore
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 SHIPPED_WEIGHTS = WEIGHTS_DIR / "pseudopulse_stmap.pt"
-MAX_GAP_S = 1.0
 MIN_SECONDS = 2.0
 
 
@@ -57,28 +58,29 @@ class ModelPredictor:
             norm[s : s + w] += weight
         return acc / np.maximum(norm, 1e-12)
 
-    def apply(self, stmap) -> np.ndarray:
-        """Pulse wave (T,) at ``stmap.timestamps_s`` (fills gaps up to 1 s, resamples to the model's rate)."""
+    def uniform_wave(self, stmap) -> tuple[np.ndarray, np.ndarray]:
+        """(t_s (N,), pulse wave (N,)) on a uniform grid at the model's rate ``self.fs`` Hz (short face-loss gaps
+        filled first)."""
         if stmap.n_frames < 2:
             raise SignalError(f"model: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
-        st = stmap.fill_gaps(max_gap_s=MAX_GAP_S)
-        ts = st.timestamps_s
-        uniform = st.resample(self.fs)
-        wave = self.predict_values(uniform.values)
-        return np.interp(ts, uniform.timestamps_s, wave)
+        uniform = stmap.fill_gaps().resample(self.fs)
+        return uniform.timestamps_s, self.predict_values(uniform.values)
+
+    def apply(self, stmap) -> np.ndarray:
+        """Pulse wave (T,) at ``stmap.timestamps_s``."""
+        t, wave = self.uniform_wave(stmap)
+        return np.interp(stmap.timestamps_s, t, wave)
 
     __call__ = apply
 
 
 def load_predictor(path: str | Path | None = None, *, threads: int | None = None) -> ModelPredictor:
     """The predictor of a model file (default: the weights shipped in ``pseudopulse/weights``)."""
-    from pseudopulse.train.checkpoint import load_model_file
-
     p = Path(path) if path is not None else SHIPPED_WEIGHTS
     if path is None and not p.is_file():
         raise ModelError(
             f"no shipped model weights at {p}; train one with `pseudopulse train --data DIR --out RUN` "
-            "and pass RUN/model.pt (or adapt: `pseudopulse adapt VIDEOS... --out model.pt`)"
+            "and pass --model RUN/model.pt (or adapt: `pseudopulse adapt VIDEOS... --out model.pt`)"
         )
     if threads is not None:
         torch.set_num_threads(int(threads))

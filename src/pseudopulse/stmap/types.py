@@ -24,6 +24,9 @@ from scipy.interpolate import interp1d
 from pseudopulse.errors import SignalError
 from pseudopulse.signal.filters import uniform_times
 
+MAX_FACE_GAP_S = 1.0  # longest stretch without a face (s) that is bridged by interpolation; longer is refused
+UNIFORM_TOLERANCE = 0.05  # frame intervals within this relative deviation of 1/fs count as a uniform rate
+
 
 @dataclass(frozen=True)
 class STMap:
@@ -78,7 +81,7 @@ class STMap:
         ts = self.timestamps_s
         return float((self.n_frames - 1) / (ts[-1] - ts[0]))
 
-    def is_uniform(self, tolerance: float = 0.05) -> bool:
+    def is_uniform(self, tolerance: float = UNIFORM_TOLERANCE) -> bool:
         """True when every frame interval is within ``tolerance`` (relative) of the mean interval 1/fs.
 
         Uniform maps are used at ``fs`` as they are; others (variable frame rate, capture gaps) are resampled."""
@@ -109,7 +112,7 @@ class STMap:
             valid=self.valid[sl],
         )
 
-    def fill_gaps(self, max_gap_s: float = 1.0) -> "STMap":
+    def fill_gaps(self, max_gap_s: float = MAX_FACE_GAP_S) -> "STMap":
         """Linearly interpolate frames with ``valid == False`` over gaps up to ``max_gap_s`` seconds.
 
         Leading/trailing gaps are held at the nearest valid value. Raises SignalError when a gap is longer

@@ -273,7 +273,7 @@ class ClipDataset:
         consensus: Sequence[str] = (),
         consensus_tol_bpm: float = 6.0,
     ):
-        from pseudopulse.model.augment import window_layout
+        from pseudopulse.train.augment import window_layout
 
         if not recordings:
             raise DatasetError("no usable training recordings (all were skipped or none were given)")

@@ -25,10 +25,11 @@ import numpy as np
 import torch
 
 from pseudopulse.io import atomic_write_text
-from pseudopulse.model import augment
-from pseudopulse.model.losses import (argmax_hr, gumbel_hr, harmonic_guard, norm_psd, overlap, psd_distance,
+from pseudopulse.train import augment
+from pseudopulse.train.losses import (argmax_hr, gumbel_hr, harmonic_guard, norm_psd, overlap, psd_distance,
                                       pseudo_loss, rank_loss, views_in_band)
 from pseudopulse.model.net import build_net
+from pseudopulse.model.file import export_model
 from pseudopulse.model.normalize import normalize_clip
 from pseudopulse.signal.postprocess import readout_power_response
 from pseudopulse.train import checkpoint as ckpt
@@ -288,5 +289,5 @@ def train(
     info = {"ablation": cfg.ablation, "epochs": cfg.epochs, "net_index": final + 1,
             "train_recordings": len(recordings), "train_clips": len(ds), "history_tail": history[-1:],
             "recipe": cfg.recipe()}  # fmt: skip
-    ckpt.export_model(run_dir / "model.pt", nets[final], fs=cfg.fs, clip_s=cfg.clip_s, info=info)
+    export_model(run_dir / "model.pt", nets[final], fs=cfg.fs, clip_s=cfg.clip_s, info=info)
     return TrainResult(run_dir, run_dir / "model.pt", history, nets, final_net=final)
