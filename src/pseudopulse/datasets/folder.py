@@ -15,8 +15,8 @@ import numpy as np
 from pseudopulse.datasets.base import Dataset, GroundTruth, Recording, merge_repeated_times
 from pseudopulse.datasets.parse import check_increasing, read_columns
 from pseudopulse.errors import DatasetError
+from pseudopulse.io import VIDEO_SUFFIXES
 
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v")
 TIME_S = ("time_s", "time", "t", "timestamp_s", "seconds")
 TIME_MS = ("time_ms", "timestamp_ms")
 PPG = ("ppg", "bvp", "wave", "pulse")

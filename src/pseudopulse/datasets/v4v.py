@@ -24,9 +24,9 @@ import numpy as np
 from pseudopulse.datasets.base import Dataset, GroundTruth, Recording
 from pseudopulse.datasets.parse import parse_floats, read_text
 from pseudopulse.errors import DatasetError
+from pseudopulse.io import VIDEO_SUFFIXES
 
 V4V_LABEL_FPS = 25.0
-VIDEO_SUFFIXES = (".mkv", ".mp4", ".avi")
 _VIDEO = re.compile(r"^(F|M)\d{3}[_-]T\d+$", re.IGNORECASE)
 
 

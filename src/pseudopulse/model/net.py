@@ -1,6 +1,6 @@
 """STMap encoder–decoder: (B, 3, R, T) normalised STMap clip -> (B, T) pulse wave.
 
-Adapted from the Dual-GAN BVP generator as described in the design notes (§1b): plain 2-D convolutions
+Adapted from the Dual-GAN BVP generator (docs/design.md, "Network"): plain 2-D convolutions
 that downsample over ROIs and time, ROI axis collapsed by averaging, transposed convolutions along time
 restoring T. A short dilated temporal stack at the bottleneck widens the receptive field to ~3 s so the
 decoder sees several beats. Any T is accepted: the input is padded to a multiple of 4 and cropped back.

@@ -1,6 +1,6 @@
 """Input and output normalisation for the STMap network.
 
-Choice (see CHOICES.md): temporal normalisation per ROI and channel, x / mean_t(x) − 1 (the AC/DC ratio POS and
+Choice (docs/design.md, "Input normalisation"): temporal normalisation per ROI and channel, x / mean_t(x) − 1 (the AC/DC ratio POS and
 CHROM start from), then one scale per ROI shared by its three channels (the std over channels and time). Unlike a
 per-channel z-score or min–max (NEST/RhythmNet), this keeps the *relative* pulse amplitude of R, G and B — the
 blood-volume signature the network must project onto — and it is not dominated by one outlier frame the way

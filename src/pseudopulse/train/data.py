@@ -21,16 +21,15 @@ from typing import Callable, Sequence
 import numpy as np
 
 from pseudopulse.errors import DatasetError, PseudopulseError, SignalError
-from pseudopulse.io import atomic_path
+from pseudopulse.io import VIDEO_SUFFIXES, atomic_path
 from pseudopulse.stmap import STMap
 from pseudopulse.synth.config import SYNTH_TRAIN_SIZE
 
 TRAIN_CACHE_VERSION = 1
-PSEUDO_BAND_HZ = (0.7, 3.5)  # band-pass of the 2SR pseudo wave (design notes §6.2)
+PSEUDO_BAND_HZ = (0.7, 3.5)  # band-pass of the 2SR pseudo wave (docs/design.md, "Pseudo labels")
 FLAT_PSEUDO_BAND_HZ = (0.4, 4.0)  # pseudo_filter="flat"
 MAX_GAP_S = 2.0  # longer face losses make a recording unusable for training (it is skipped and reported)
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def _uniform(stmap: STMap, fs: float) -> STMap:
     ts = st.timestamps_s
     if len(ts) < 2:
         raise SignalError(f"STMap of {len(ts)} frame(s) is too short to train on")
-    if abs(st.fs - fs) > 1e-3 * fs or not st.is_uniform(0.05):
+    if abs(st.fs - fs) > 1e-3 * fs or not st.is_uniform():
         st = st.resample(fs)
     return st
 

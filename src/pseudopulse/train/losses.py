@@ -1,7 +1,7 @@
 """Loss terms of the label-free objective (Li & Yin 2023, Eq. 1–4), on waves (B, T) sampled at ``fs`` Hz.
 
 Every function returns a per-instance tensor (B,) so the trainer can weight, select and log instances.
-The PSD follows Contrast-Phys/Gideon (design notes §2a): mean removed, ``rfft(norm="forward")``, |X|²,
+The PSD follows Contrast-Phys/Gideon (docs/design.md, "PSD and distance"): mean removed, ``rfft(norm="forward")``, |X|²,
 restricted to 40–250 bpm, normalised to sum 1. ``nfft`` zero-pads for finer bins (1.5 bpm at nfft = 4·300, 30 Hz).
 """
 
@@ -50,7 +50,7 @@ def psd_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """MSE between normalised PSDs (B, K) -> (B,) (mean over bins, as Contrast-Phys; bounded by 2/K).
 
     The sum over bins (K·MSE, O(1)) was tried and rejected: on small real sets it lets the self-supervised
-    terms overrule the pseudo labels once the gradual weight decays (see CHOICES.md).
+    terms overrule the pseudo labels once the gradual weight decays (docs/design.md, "PSD and distance").
     """
     return ((p - q) ** 2).mean(dim=-1)
 
@@ -82,7 +82,7 @@ def gumbel_hr(
 
     logits = sharpness · log(psd). The forward one-hot is argmax(logits + Gumbel noise), i.e. bin k is drawn
     with probability ∝ psd_k^sharpness: with 100, a bin holding 95 % of the peak power is picked < 1 % of the
-    time, so h is the PSD argmax w.h.p. (design notes §5 pitfall 1). ``tau`` only shapes the straight-through
+    time, so h is the PSD argmax w.h.p. (docs/design.md, "Spectral ranking"). ``tau`` only shapes the straight-through
     gradient: the soft sample softmax((logits + g)/tau) ∝ psd^(sharpness/tau) = psd^10 is smooth enough to
     carry a gradient to neighbouring bins. ``hard=True`` gives the exact one-hot forward.
     """
