@@ -2,7 +2,7 @@
 
 The recording is resampled to the network's rate, cut into ``window_s`` windows with 50 % overlap, each window
 is normalised (normalize.normalize_clip), predicted, z-scored and overlap-added with a Hann weight.
-``uniform_wave`` returns it on that uniform grid; ``apply`` interpolates it onto the STMap's own timestamps (the same
+``uniform_wave`` reads it onto a uniform grid at the STMap's own rate, ``apply`` onto the STMap's timestamps (the same
 contract as ``Method.uniform_wave`` / ``Method.apply``).
 """
 
@@ -16,6 +16,7 @@ import torch
 from pseudopulse.errors import ModelError, SignalError
 from pseudopulse.model.file import load_model_file
 from pseudopulse.model.normalize import normalize_clip, stmap_to_tensor, zscore
+from pseudopulse.signal.filters import uniform_times
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 SHIPPED_WEIGHTS = WEIGHTS_DIR / "pseudopulse_stmap.pt"
@@ -59,17 +60,22 @@ class ModelPredictor:
         return acc / np.maximum(norm, 1e-12)
 
     def uniform_wave(self, stmap) -> tuple[np.ndarray, np.ndarray]:
-        """(t_s (N,), pulse wave (N,)) on a uniform grid at the model's rate ``self.fs`` Hz (short face-loss gaps
-        filled first)."""
+        """(t_s (N,), pulse wave (N,)) on a uniform grid at the STMap's mean frame rate (Hz): short face-loss gaps
+        filled, the map resampled once to the network's rate ``self.fs``, the wave read back onto the grid."""
         if stmap.n_frames < 2:
             raise SignalError(f"model: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
-        uniform = stmap.fill_gaps().resample(self.fs)
-        return uniform.timestamps_s, self.predict_values(uniform.values)
+        filled = stmap.fill_gaps()
+        at_model_rate = filled.resample(self.fs)
+        wave = self.predict_values(at_model_rate.values)
+        grid = uniform_times(filled.timestamps_s, filled.fs)
+        return grid, np.interp(grid, at_model_rate.timestamps_s, wave)
 
     def apply(self, stmap) -> np.ndarray:
-        """Pulse wave (T,) at ``stmap.timestamps_s``."""
-        t, wave = self.uniform_wave(stmap)
-        return np.interp(stmap.timestamps_s, t, wave)
+        """Pulse wave (T,) at ``stmap.timestamps_s`` (short face-loss gaps filled; network run at ``self.fs``)."""
+        if stmap.n_frames < 2:
+            raise SignalError(f"model: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
+        at_model_rate = stmap.fill_gaps().resample(self.fs)
+        return np.interp(stmap.timestamps_s, at_model_rate.timestamps_s, self.predict_values(at_model_rate.values))
 
     __call__ = apply
 
