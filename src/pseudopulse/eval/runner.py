@@ -63,13 +63,7 @@ class EvalResult:
     def to_dict(self) -> dict:
         """JSON-able summary: settings, metrics under plain keys, every clip's predicted and true HR, failures."""
         return {
-            "dataset": self.dataset,
-            "root": self.root,
-            "method": self.method,
-            "protocol": self.protocol,
-            "subset": self.subset,
-            "split_rule": self.split_rule,
-            "settings": self.settings,
+            **{k: getattr(self, k) for k in ("dataset", "root", "method", "protocol", "subset", "split_rule", "settings")},
             "metrics": None if self.metrics is None else self.metrics.as_dict(),
             "frame_metrics": None if self.frame_metrics is None else self.frame_metrics.as_dict(),
             "group_metrics": {k: v.as_dict() for k, v in self.group_metrics.items()},
@@ -157,16 +151,15 @@ def run_recordings(
     predictor: Predictor | str,
     config: EvalConfig,
     *,
-    hr_source: str,
-    clip_s: float,
-    eval_fs: float | None = None,
-    frame_level: bool = False,
     workers: int | None = None,
     progress: Callable[[EvalProgress], None] | None = None,
+    **scoring,
 ) -> list[RecordingResult]:
-    """Evaluate ``recordings`` (in their order) on ``workers`` processes (1 = in this process)."""
+    """Evaluate ``recordings`` (in their order) on ``workers`` processes (1 = in this process). ``scoring``: the
+    dataset's keyword arguments of ``evaluate_recording`` (``hr_source``, ``clip_s`` in s, ``eval_fs`` in Hz,
+    ``frame_level``)."""
     workers = default_workers() if workers is None else max(1, int(workers))
-    kwargs = dict(hr_source=hr_source, clip_s=clip_s, eval_fs=eval_fs, frame_level=frame_level)
+    kwargs = scoring
     t0 = time.monotonic()
     state = {"frames": 0, "done": 0, "clips": 0, "failed": 0, "totals": {}}
     n = len(recordings)
