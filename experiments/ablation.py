@@ -21,11 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_model import ROOT, SPLIT, UBFC, clip_errors, grid_errors, require_suites, synth_grid, write_report  # noqa: E402
+from pseudopulse.errors import DatasetError
+from pseudopulse.eval.compare import check_suites, clip_errors, grid_errors, synth_grid, write_report
+from pseudopulse.synth.config import SYNTH_TRAIN_SIZE
 
-from pseudopulse.synth.config import SYNTH_TRAIN_SIZE  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]
+UBFC = ROOT.parent / "shared" / "data" / "real" / "ubfc_rppg_h264"  # training corpus of the shipped recipe
+SPLIT = ROOT / "experiments" / "splits" / "ubfc_h264_holdout.json"
+CACHE = ROOT / "results" / "cache" / "stmap"
 ROWS = ("plain-ssl", "pseudo", "gradual", "ranking", "corect", "full")
 UNLABELED = ROOT.parent / "shared" / "data" / "unlabeled"
 RECIPE = ["--epochs", "40", "--lr", "3e-3", "--lr-schedule", "cosine", "--pseudo-filter", "flat", "--rank-in-band",
@@ -62,8 +65,8 @@ def train_all(jobs: list[tuple[str, int, Path]], parallel: int, synth: int, synt
 def scores(name: str, checkpoint: str | None, grid, suites: list[Path]) -> list[float]:
     """MAE (bpm): grid, each suite, UBFC held-out (nan without ../shared)."""
     g = np.mean(np.abs(grid_errors(grid, name, checkpoint)))
-    s = [np.mean(np.abs(clip_errors(p, name, checkpoint)[0])) for p in suites]
-    u = np.mean(np.abs(clip_errors(UBFC, name, checkpoint, split=SPLIT)[0])) if UBFC.is_dir() else float("nan")
+    s = [np.mean(np.abs(clip_errors(p, name, checkpoint, cache_dir=CACHE)[0])) for p in suites]
+    u = np.mean(np.abs(clip_errors(UBFC, name, checkpoint, split=SPLIT, cache_dir=CACHE)[0])) if UBFC.is_dir() else float("nan")
     return [g, *s, u]
 
 
@@ -80,7 +83,10 @@ def main():
     args = ap.parse_args()
     if not UBFC.is_dir() or not UNLABELED.is_dir():
         ap.error(f"needs the training data in {UBFC} and {UNLABELED}")
-    require_suites(ap, args.suite)
+    try:
+        check_suites(args.suite)
+    except DatasetError as e:
+        ap.error(str(e))
     jobs = [(row, seed, args.runs / f"{row}-s{seed}") for row in args.rows for seed in args.seeds]
     train_all(jobs, args.jobs, args.synth, args.synth_size)
     cols = ["synth grid", *(f"{p.name}" for p in args.suite), "UBFC held-out"]

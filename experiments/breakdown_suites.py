@@ -1,7 +1,7 @@
 """Where predictors lose on generated suites: 10-s clip MAE per stratum of the settings each clip was rendered with.
 
 Every `pseudopulse synth` folder lists its clips' settings in suite.json. This script scores each model file and
-method on the same clips (`select_model.clip_errors`) and groups the absolute errors by the suite's own factors:
+method on the same clips (`pseudopulse.eval.compare.clip_errors`) and groups the absolute errors by the suite's own factors:
 heart rate, x264 CRF, motion, lighting, specular highlight and skin tone. The "excess" columns give, per stratum,
 the summed |error| of each model minus that of the first method (bpm over all clips of the stratum): where a gap
 between a model and its teacher actually lives. Writes a markdown table (default results/suite_breakdown.md).
@@ -18,7 +18,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-from select_model import ROOT, clip_errors, require_suites, write_report
+
+from pseudopulse.errors import DatasetError
+from pseudopulse.eval.compare import check_suites, clip_errors, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "results" / "cache" / "stmap"
 
 HR_STRATA = ((60, "< 60 bpm"), (90, "60–90 bpm"), (120, "90–120 bpm"), (float("inf"), "≥ 120 bpm"))
 FACTORS = {  # factor -> function of one suite.json clip entry giving (order, stratum label)
@@ -70,7 +75,10 @@ def main():
     ap.add_argument("--suite", action="append", default=[], type=Path, required=True, help="a `pseudopulse synth` folder")
     ap.add_argument("--out", default=str(ROOT / "results" / "suite_breakdown.md"))
     args = ap.parse_args()
-    require_suites(ap, args.suite)
+    try:
+        check_suites(args.suite)
+    except DatasetError as e:
+        ap.error(str(e))
     missing = [str(p) for p in args.suite if not (p / "suite.json").is_file()]
     if missing:
         ap.error(f"no suite.json in {', '.join(missing)} (folders written by `pseudopulse synth` have one)")
@@ -81,7 +89,7 @@ def main():
         clips = suite_clips(folder)
         recordings = None
         for method, ck, label in predictors:
-            err, recs = clip_errors(folder, method, ck)
+            err, recs = clip_errors(folder, method, ck, cache_dir=CACHE)
             if recordings is not None and recs != recordings:
                 raise SystemExit(f"{folder}: {label} was scored on other clips than {predictors[0][2]}")
             recordings = recs

@@ -15,31 +15,33 @@ repo root, with ../shared/data present):
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_model import ROOT, UBFC, clip_errors, pool_errors, write_report  # noqa: E402
+from pseudopulse.datasets.splits import read_split
+from pseudopulse.eval.compare import clip_errors, pool_errors, write_report
+from pseudopulse.eval.metrics import paired_mae_difference
 
-from pseudopulse.datasets.splits import read_split  # noqa: E402
-from pseudopulse.eval.metrics import paired_mae_difference  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "results" / "cache" / "stmap"
 
 
-def fold_errors(folds: list[tuple[str, Path]], method: str) -> list[tuple[np.ndarray, list[str]]]:
-    """Per fold: clip errors (bpm) on its test subjects and their recordings; "model" uses each fold's file."""
-    return [clip_errors(UBFC, method, model if method == "model" else None, split=split) for model, split in folds]
+def fold_errors(ubfc: Path, folds: list[tuple[str, Path]], method: str) -> list[tuple[np.ndarray, list[str]]]:
+    """Per fold: clip errors (bpm) on its test subjects of ``ubfc`` and their recordings; "model" uses each fold's
+    file."""
+    return [clip_errors(ubfc, method, model if method == "model" else None, split=split, cache_dir=CACHE) for model, split in folds]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fold", nargs=2, action="append", required=True, metavar=("MODEL", "SPLIT"))
     ap.add_argument("--methods", nargs="*", default=["pos", "2sr", "chrom"])
+    ap.add_argument("--ubfc", type=Path, required=True, help="the UBFC-rPPG folder (e.g. ../shared/data/real/ubfc_rppg_h264)")
     ap.add_argument("--out", default=str(ROOT / "results" / "ubfc_crossval.md"))
     args = ap.parse_args()
-    if not UBFC.is_dir():
-        ap.error(f"{UBFC} is missing: this benchmark needs the real UBFC-rPPG recordings of ../shared/data")
+    if not args.ubfc.is_dir():
+        ap.error(f"{args.ubfc}: no such folder (--ubfc takes the real UBFC-rPPG recordings)")
     folds = [(model, Path(split)) for model, split in args.fold]
     seen: set[str] = set()
     for model, split in folds:
@@ -49,7 +51,7 @@ def main():
         if test & seen:
             ap.error(f"{split}: test subjects {sorted(test & seen)} are already in another fold's test")
         seen |= test
-    per_fold = {m: fold_errors(folds, m) for m in ["model", *args.methods]}
+    per_fold = {m: fold_errors(args.ubfc, folds, m) for m in ["model", *args.methods]}
     results = {m: pool_errors(f) for m, f in per_fold.items()}
     fold_cols = " | ".join(f"fold {i + 1} MAE" for i in range(len(folds)))
     rows = [f"| predictor | MAE | RMSE | {fold_cols} | clips | recordings |", "|---|---:|---:|" + "---:|" * (len(folds) + 2)]

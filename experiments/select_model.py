@@ -5,10 +5,13 @@ plus any ``--val-suite`` (a `pseudopulse synth` folder); the "val score" column 
 what we choose by. ``--test-suite`` folders and the held-out UBFC-rPPG subjects of
 experiments/splits/ubfc_h264_holdout.json are reported beside it, not used to choose. Below the table, each model's
 MAE minus each method's on the same clips (test suites pooled; UBFC held-out) with a 95 % bootstrap interval over
-recordings. Usage (from the repo root, with ../shared/data present for the UBFC column):
+recordings. Usage (from the repo root; ``--ubfc`` for the UBFC columns):
 
     .venv/bin/python experiments/select_model.py runs/A/model.pt runs/B/model.pt [--methods pos 2sr chrom] \
-        [--val-suite runs/synth-s2] [--test-suite runs/synth-s1 --test-suite runs/synth-s3]
+        [--val-suite runs/synth-s2] [--test-suite runs/synth-s1 --test-suite runs/synth-s3] \
+        [--ubfc ../shared/data/real/ubfc_rppg_h264]
+
+Scoring lives in ``pseudopulse.eval.compare`` (shared with ablation.py, crossval_ubfc.py, breakdown_suites.py).
 """
 
 from __future__ import annotations
@@ -19,68 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pseudopulse.api import predict_stmap
+from pseudopulse.errors import DatasetError
+from pseudopulse.eval.compare import GRID_BPM, GRID_SEEDS, check_suites, clip_errors, grid_errors, pool_errors, synth_grid, write_report
 from pseudopulse.eval.metrics import paired_mae_difference
-from pseudopulse.io import atomic_write_text
-from pseudopulse.stmap import extract_stmap
-from pseudopulse.synth import SynthConfig, render
 
 ROOT = Path(__file__).resolve().parents[1]
-UBFC = ROOT.parent / "shared" / "data" / "real" / "ubfc_rppg_h264"
 SPLIT = ROOT / "experiments" / "splits" / "ubfc_h264_holdout.json"
-GRID_BPM = (45, 50, 55, 60, 70, 85, 100, 120, 140)
-GRID_SEEDS = (11, 12)
-
-
-def synth_grid(folder: Path):
-    out = []
-    for hr in GRID_BPM:
-        for seed in GRID_SEEDS:
-            path = folder / f"hr{hr}-s{seed}.mp4"
-            cfg = SynthConfig(hr_bpm=float(hr), duration_s=10.0, fps=30.0, width=640, height=480, seed=seed, crf=10)
-            truth = render(cfg, path)
-            out.append((truth.mean_hr_bpm, extract_stmap(path)))
-    return out
-
-
-def require_suites(ap: argparse.ArgumentParser, folders: list[Path]) -> None:
-    """Stop with a usage error unless every folder is a UBFC-layout suite."""
-    for folder in folders:
-        if not any(folder.glob("*/vid.*")):
-            ap.error(f"{folder} is not a UBFC-layout folder (make a generated suite with `pseudopulse synth {folder} --n 30 --seed N`)")
-
-
-def grid_errors(grid, method: str, checkpoint: str | None) -> np.ndarray:
-    """Signed errors (bpm) of ``method`` on the ``synth_grid`` clips."""
-    return np.array([predict_stmap(st, method, model=checkpoint).hr_bpm - t for t, st in grid])
-
-
-def clip_errors(root: Path, method: str, checkpoint: str | None, *, split: Path | None = None) -> tuple[np.ndarray, list[str]]:
-    """Signed 10-s clip errors (bpm) of ``method`` on a UBFC-layout folder (all recordings, or a split's test), and
-    the recording each clip comes from (``folder/recording``, for the paired bootstrap)."""
-    from pseudopulse.datasets import get_dataset
-    from pseudopulse.datasets.splits import read_split
-    from pseudopulse.eval import evaluate
-    from pseudopulse.eval.runner import EvalConfig
-
-    ds = get_dataset("ubfc", root)
-    recs = read_split(split).select(ds, "test") if split else None
-    cfg = EvalConfig(cache_dir=str(ROOT / "results/cache/stmap"), model=checkpoint)
-    res = evaluate(ds, method, recordings=recs, config=cfg, workers=1)
-    return np.array([c.error_bpm for c in res.clips]), [f"{root.name}/{c.recording}" for c in res.clips]
-
-
-def pool_errors(parts: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, list[str]]:
-    """Concatenate ``clip_errors`` results (several folders or folds) into one (errors, recordings) pair."""
-    return np.concatenate([e for e, _ in parts]), [r for _, recs in parts for r in recs]
-
-
-def write_report(out: str | Path, intro: str, rows: list[str], *, echo: bool = False) -> None:
-    """Atomically write ``intro``, a blank line and the markdown ``rows`` to ``out`` (and print them if ``echo``)."""
-    text = intro + "\n\n" + "\n".join(rows) + "\n"
-    atomic_write_text(out, text)
-    if echo:
-        print(text)
+CACHE = ROOT / "results" / "cache" / "stmap"
 
 
 def paired_rows(models: list[str], methods: list[str], pooled: dict) -> list[str]:
@@ -103,9 +51,15 @@ def main():
     ap.add_argument("--methods", nargs="*", default=["pos", "2sr", "chrom"])
     ap.add_argument("--val-suite", action="append", default=[], type=Path, help="generated suite used to choose")
     ap.add_argument("--test-suite", action="append", default=[], type=Path, help="generated suite only reported")
+    ap.add_argument("--ubfc", type=Path, help="UBFC-rPPG folder for the held-out columns (omitted: those columns show —)")
     ap.add_argument("--out", default=str(ROOT / "results" / "model_selection.md"))
     args = ap.parse_args()
-    require_suites(ap, args.val_suite + args.test_suite)
+    try:
+        check_suites(args.val_suite + args.test_suite)
+    except DatasetError as e:
+        ap.error(str(e))
+    if args.ubfc is not None and not args.ubfc.is_dir():
+        ap.error(f"{args.ubfc}: no such folder (--ubfc takes the UBFC-rPPG copy, e.g. ../shared/data/real/ubfc_rppg_h264)")
     val = [f"val {p.name} MAE" for p in args.val_suite]
     test = [f"test {p.name} MAE" for p in args.test_suite]
     head = ["predictor", "synth grid MAE", "synth, HR < 62 bpm", *val, "val score", *test, "UBFC held-out MAE", "UBFC held-out RMSE"]
@@ -116,11 +70,11 @@ def main():
         for name, ck in [("model", m) for m in args.models] + [(m, None) for m in args.methods]:
             err = grid_errors(grid, name, ck)
             low = np.array([abs(e) for (t, _), e in zip(grid, err) if t < 62])
-            val_mae = [np.mean(np.abs(clip_errors(p, name, ck)[0])) for p in args.val_suite]
-            tests = [clip_errors(p, name, ck) for p in args.test_suite]
+            val_mae = [np.mean(np.abs(clip_errors(p, name, ck, cache_dir=CACHE)[0])) for p in args.val_suite]
+            tests = [clip_errors(p, name, ck, cache_dir=CACHE) for p in args.test_suite]
             test_mae = [np.mean(np.abs(e)) for e, _ in tests]
             score = np.mean([np.mean(np.abs(err)), *val_mae])
-            u = clip_errors(UBFC, name, ck, split=SPLIT) if UBFC.is_dir() else None
+            u = clip_errors(args.ubfc, name, ck, split=SPLIT, cache_dir=CACHE) if args.ubfc else None
             ub = ["—", "—"] if u is None else [f"{np.mean(np.abs(u[0])):.2f}", f"{np.sqrt(np.mean(u[0] ** 2)):.2f}"]
             label = f"model `{ck}`" if ck else name
             cells = [label, f"{np.mean(np.abs(err)):.2f}", f"{low.mean():.2f}", *(f"{v:.2f}" for v in val_mae), f"{score:.2f}"]

@@ -1,51 +1,75 @@
 """Benchmark of the training-free methods: heart-rate accuracy (MAE / RMSE / Pearson r) and CPU time.
 
-Data (each part optional):
+Lab code: every number is scored by ``pseudopulse.eval`` — clips by ``eval.recording.score_stmap`` (the function
+``pseudopulse evaluate`` runs on each recording), whole recordings by ``eval.whole.recording_hr`` and
+``true_recording_hr`` — so this table and ``evaluate``'s agree clip for clip on the same recording.
+
+Data (each part optional; real data only from an explicit ``real_root``, there is no default path):
 - synth: ``pseudopulse.synth.make_suite(n, seed)`` rendered to video (kept under ``cache_dir`` so re-runs skip
   rendering), STMaps extracted like any video; GT HR = ``estimate_hr`` of the rendered PPG per clip.
-- UBFC-rPPG (``<real_root>/ubfc_rppg_h264``): ``extract_stmap`` on each video; GT = the PPG line resampled to
-  the frame times (``datasets.align_ground_truth``); GT HR per clip from the PPG with the same ``estimate_hr``.
+- UBFC-rPPG (``<real_root>/ubfc_rppg_h264``): read as ``evaluate -d ubfc`` reads it (``eval.recording.load_stmap``:
+  frame times from the GT file); GT HR per clip from the PPG with the same ``estimate_hr``.
 - bias_eval_rppg (``<real_root>/bias_eval_rppg``): skin-crop videos read with ``roi="full-frame"``, one HR per
   crop over the whole recording against the per-video mean HR of ``<country>_GT.csv`` (row key ``video<N>``).
 
-Each method runs once per recording (``Method.apply`` on the whole STMap; if that fails on a long face loss,
-per clip instead); waves are then cut into non-overlapping ``clip_s`` clips (and also scored whole).
-CPU time = process time of ``Method.apply`` only (not decoding / face tracking), per minute of video.
+Each method runs once per recording on the whole STMap (per clip instead where that fails on a long face loss);
+its wave is cut into non-overlapping ``clip_s``-second clips, and the whole recording is also scored.
+CPU time = process time of the method's own calls only (not decoding / face tracking), per minute of video.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from pseudopulse.datasets import GroundTruth, align_ground_truth, get_dataset
+from pseudopulse.datasets import GroundTruth, get_dataset
 from pseudopulse.errors import DatasetError, SignalError
 from pseudopulse.eval.metrics import hr_metrics
+from pseudopulse.eval.recording import EvalConfig, extract_with, load_stmap, score_stmap
+from pseudopulse.eval.whole import recording_hr, true_recording_hr
 from pseudopulse.io import atomic_write_text
 from pseudopulse.methods import METHODS, get_method
-from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, snr_db
-from pseudopulse.stmap import STMap, extract_stmap
+from pseudopulse.predictors import Predictor, resolve_predictor
+from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, snr_db
+from pseudopulse.stmap import STMap
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+UBFC_DIR, BIAS_DIR = "ubfc_rppg_h264", "bias_eval_rppg"
 
 
 @dataclass(frozen=True)
 class MethodsBenchConfig:
+    """``real_root``: folder holding ``ubfc_rppg_h264/`` and/or ``bias_eval_rppg/`` (None: synthetic clips only).
+    ``roi``: ROI of the face videos (synthetic, UBFC-rPPG); the bias_eval_rppg crops are always full-frame.
+    ``clip_s``: clip length (s); ``band_hz``: heart-rate band (Hz)."""
+
     out_dir: Path = Path("results")
     synth_n: int = 30
     seed: int = 0
-    real_root: Path | None = Path("../shared/data/real")
+    real_root: Path | None = None
     clip_s: float = 10.0
     cache_dir: Path | None = None  # default: <out_dir>/cache
     band_hz: tuple[float, float] = DEFAULT_BAND_HZ
     methods: tuple[str, ...] = tuple(METHODS)
+    roi: str = "face"
+
+    @property
+    def cache(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir is not None else Path(self.out_dir) / "cache"
+
+    def eval_config(self, roi: str | None = None) -> EvalConfig:
+        """The evaluation settings every recording is scored with (whole-recording prediction, no pseudo wave)."""
+        return EvalConfig(clip_s=self.clip_s, band_hz=tuple(self.band_hz), roi=roi or self.roi,
+                          cache_dir=str(self.cache / "stmap"), per_clip=False, keep_pseudo=False)  # fmt: skip
 
 
 @dataclass
@@ -75,6 +99,8 @@ class _Run:
         self.methods = [get_method(m) for m in cfg.methods]
         self.tables: dict[str, _Table] = {}
         self.cpu_s = {m.name: 0.0 for m in self.methods}
+        self.plain = {m.name: resolve_predictor(m.name) for m in self.methods}
+        self.timed = {name: self._timed(p) for name, p in self.plain.items()}
         self.video_min = 0.0
         self.recordings: list[dict] = []
         self.notes: list[str] = []
@@ -82,93 +108,91 @@ class _Run:
     def table(self, key: str, title: str) -> _Table:
         return self.tables.setdefault(key, _Table(title))
 
-    def waves(self, stmap: STMap, name: str) -> dict[str, np.ndarray | None]:
-        """Run every method on the whole recording; time it. None where a method refused the input."""
-        self.video_min += stmap.duration_s / 60.0
-        out = {}
-        for m in self.methods:
-            t0 = time.process_time()
-            try:
-                out[m.name] = m.apply(stmap)
-            except SignalError as e:
-                out[m.name] = None
-                self.notes.append(f"{name}: {m.name} on the whole recording: {e}")
-            self.cpu_s[m.name] += time.process_time() - t0
-        return out
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _timed(self, pred: Predictor) -> Predictor:
+        """``pred`` with its calls' process time added to ``cpu_s[pred.name]``."""
+
+        def clock(fn):
+            if fn is None:
+                return None
+
+            def timed(stmap):
+                t0 = time.process_time()
+                try:
+                    return fn(stmap)
+                finally:
+                    self.cpu_s[pred.name] += time.process_time() - t0
+
+            return timed
+
+        return dataclasses.replace(pred, at_frames=clock(pred.at_frames), on_grid=clock(pred.on_grid))
 
 
 # ---------------------------------------------------------------------------------------------- scoring
-def _uniform(t: np.ndarray, x: np.ndarray, fs: float) -> np.ndarray:
-    """``x`` sampled at times ``t`` -> a uniform grid at ``fs`` Hz from t[0] (identity for uniform input)."""
-    grid = t[0] + np.arange(int(np.floor((t[-1] - t[0]) * fs + 1e-6)) + 1) / fs
-    return np.interp(grid, t, x)
-
-
-def _hr(x: np.ndarray, fs: float, band_hz) -> HREstimate | None:
+def _whole(stmap: STMap, pred: Predictor, band_hz) -> HREstimate | None:
+    """``recording_hr``, None where the method or the read-out refuses the recording."""
     try:
-        return estimate_hr(x, fs, band_hz)
+        return recording_hr(stmap, pred, band_hz)
     except SignalError:
         return None
 
 
-def _add(tab: "_Table", method: str, est: HREstimate | None, true_bpm: float) -> None:
-    """Record one prediction; its SNR is measured at the TRUE heart rate (de Haan's SNR against the reference)."""
+def _add(tab: _Table, method: str, est: HREstimate | None, true_bpm: float) -> None:
+    """Record one whole-recording prediction; its SNR is measured at the TRUE heart rate (de Haan's SNR against
+    the reference)."""
     if est is None:
         tab.add(method, None, true_bpm)
     else:
         tab.add(method, est.hr_bpm, true_bpm, snr_db(est.wave, est.fs, true_bpm))
 
 
-def _bpm(est: HREstimate | None) -> float | None:
-    return None if est is None else round(est.hr_bpm, 2)
+def _bpm(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 2)
 
 
-def clip_bounds(n: int, fs: float, clip_s: float) -> list[tuple[int, int]]:
-    """Non-overlapping clips of ``clip_s`` seconds over ``n`` samples at ``fs`` Hz (the tail shorter than a clip
-    is dropped)."""
-    size = int(round(clip_s * fs))
-    if size < 2:
-        raise SignalError(f"clip_s={clip_s} s at fs={fs:g} Hz gives {size} samples; use a longer clip")
-    return [(a, a + size) for a in range(0, n - size + 1, size)]
-
-
-def score_ppg_recording(run: _Run, label: str, name: str, stmap: STMap, gt: GroundTruth) -> None:
-    """Score every method on one recording with a GT PPG: ``clip_s`` clips and the whole recording."""
+def score_ppg_recording(
+    run: _Run, label: str, name: str, stmap: STMap, gt: GroundTruth, *, subject_id: str = "", eval_fs: float | None = None
+) -> None:
+    """Score every method on one recording with a GT PPG: ``clip_s`` clips (``eval.recording.score_stmap``, as
+    ``evaluate`` does) and the whole recording (``eval.whole``)."""
     cfg = run.cfg
-    aligned = align_ground_truth(gt, stmap.timestamps_s, recording=name)
-    keep = np.searchsorted(stmap.timestamps_s, aligned.t_s)
-    fs = float(stmap.fs)
-    waves = run.waves(stmap, name)
-    gt_u = _uniform(aligned.t_s, aligned.ppg, fs)
-    bounds = clip_bounds(len(gt_u), fs, cfg.clip_s)
-    gt_clip = [_hr(gt_u[a:b], fs, cfg.band_hz) for a, b in bounds]
-    gt_whole = _hr(gt_u, fs, cfg.band_hz)
-    rec = {"dataset": label, "recording": name, "duration_s": round(stmap.duration_s, 2), "fs": round(fs, 3),
-           "gt_whole_bpm": _bpm(gt_whole), "gt_clips_bpm": [_bpm(g) for g in gt_clip], "pred": {}}  # fmt: skip
+    config = cfg.eval_config()
+    run.video_min += stmap.duration_s / 60.0
+    clips_tab = run.table(f"{label}-clips", f"{label}, {cfg.clip_s:g}-s clips")
+    whole_tab = run.table(f"{label}-whole", f"{label}, whole recordings")
+    try:
+        gt_whole = true_recording_hr(gt, cfg.band_hz)
+    except SignalError:
+        gt_whole = None
+    rec = {"dataset": label, "recording": name, "duration_s": round(stmap.duration_s, 2), "fs": round(float(stmap.fs), 3),
+           "gt_whole_bpm": _bpm(gt_whole), "gt_clips_bpm": [], "pred": {}}  # fmt: skip
+    gt_clips: dict[int, float] = {}
+    n_clips = 0
     for m in run.methods:
-        wave = waves[m.name]
-        if wave is None:  # long face loss: run the method per clip instead
-            w_clips = []
-            ts = stmap.timestamps_s
-            for a, b in bounds:
-                lo, hi = np.searchsorted(ts, aligned.t_s[0] + np.array([a, b]) / fs - 1e-9)
-                sub = stmap.slice(int(lo), int(hi))
-                try:
-                    w_clips.append(_hr(_uniform(sub.timestamps_s, m.apply(sub), fs), fs, cfg.band_hz))
-                except SignalError:
-                    w_clips.append(None)
-            p_whole = None
-        else:
-            w_u = _uniform(aligned.t_s, wave[keep], fs)
-            w_clips = [_hr(w_u[a:b], fs, cfg.band_hz) for a, b in bounds]
-            p_whole = _hr(w_u, fs, cfg.band_hz)
-        tab = run.table(f"{label}-clips", f"{label}, {cfg.clip_s:g}-s clips")
-        for p, g in zip(w_clips, gt_clip):
-            if g is not None:
-                _add(tab, m.name, p, g.hr_bpm)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = score_stmap(stmap, gt, run.timed[m.name], config, name=name, subject_id=subject_id, hr_source="ppg",
+                              clip_s=cfg.clip_s, eval_fs=eval_fs)  # fmt: skip
+        for w in caught:
+            run.note(str(w.message))
+        run.notes += [f"{name}: {m.name}: {msg} skipped" for msg in res.skipped]
+        n_clips = max(n_clips, res.n_clips_tried)
+        pred = {}
+        for c in res.clips:
+            clips_tab.add(m.name, c.hr_pred_bpm, c.hr_true_bpm, c.snr_db)
+            gt_clips[c.index] = c.hr_true_bpm
+            pred[c.index] = c.hr_pred_bpm
+        for _ in res.skipped:
+            clips_tab.add(m.name, None, float("nan"))
+        p_whole = _whole(stmap, run.plain[m.name], cfg.band_hz)  # untimed: the clip pass above is the timed run
         if gt_whole is not None:
-            _add(run.table(f"{label}-whole", f"{label}, whole recordings"), m.name, p_whole, gt_whole.hr_bpm)
-        rec["pred"][m.name] = {"whole_bpm": _bpm(p_whole), "clips_bpm": [_bpm(p) for p in w_clips]}
+            _add(whole_tab, m.name, p_whole, gt_whole)
+        rec["pred"][m.name] = {"whole_bpm": _bpm(None if p_whole is None else p_whole.hr_bpm),
+                               "clips_bpm": [_bpm(pred.get(k)) for k in range(res.n_clips_tried)]}  # fmt: skip
+    rec["gt_clips_bpm"] = [_bpm(gt_clips.get(k)) for k in range(n_clips)]
     run.recordings.append(rec)
 
 
@@ -188,7 +212,7 @@ def _synth(run: _Run, cache_dir: Path, progress: Progress | None) -> None:
         else:
             truth = render(config, path)
         gt = GroundTruth(timestamps_s=np.asarray(truth.timestamps_s), ppg=np.asarray(truth.ppg), source=str(path))
-        stmap = extract_stmap(path, cache_dir=cache_dir / "stmap")
+        stmap = extract_with(run.cfg.eval_config(), path)
         score_ppg_recording(run, "synth", path.stem, stmap, gt)
     if progress:
         progress("synth", len(configs), len(configs))
@@ -201,13 +225,17 @@ def _config_key(config) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _ubfc(run: _Run, root: Path, cache_dir: Path, progress: Progress | None) -> None:
-    recs = get_dataset("ubfc", root).recordings()
+def _ubfc(run: _Run, root: Path, progress: Progress | None) -> None:
+    """UBFC-rPPG read exactly as ``evaluate -d ubfc`` reads it (same STMap, frame times and clips)."""
+    ds = get_dataset("ubfc", root)
+    recs = ds.recordings()
+    config = run.cfg.eval_config()
     for i, rec in enumerate(recs):
         if progress:
             progress("UBFC-rPPG", i, len(recs))
-        stmap = extract_stmap(rec.video_path, cache_dir=cache_dir / "stmap")
-        score_ppg_recording(run, "UBFC-rPPG", rec.name, stmap, rec.ground_truth())
+        gt = rec.ground_truth()
+        stmap = load_stmap(rec, config)
+        score_ppg_recording(run, "UBFC-rPPG", rec.name, stmap, gt, subject_id=rec.subject_id, eval_fs=ds.eval_fs)
     if progress:
         progress("UBFC-rPPG", len(recs), len(recs))
 
@@ -229,7 +257,7 @@ def read_bias_eval_gt(path: Path) -> dict[str, float]:
     return out
 
 
-def _bias_eval(run: _Run, root: Path, cache_dir: Path, progress: Progress | None) -> None:
+def _bias_eval(run: _Run, root: Path, progress: Progress | None) -> None:
     """Skin-crop clips ``<country>_video<N>/<country>_video<N>_<roi>.avi``: HR per crop over the whole clip."""
     items = []
     for gt_csv in sorted(root.glob("*_GT.csv")):
@@ -246,45 +274,53 @@ def _bias_eval(run: _Run, root: Path, cache_dir: Path, progress: Progress | None
     for i, (video, hr_true) in enumerate(items):
         if progress:
             progress("bias_eval_rppg", i, len(items))
-        stmap = extract_stmap(video, roi="full-frame", cache_dir=cache_dir / "stmap")
-        fs = float(stmap.fs)
-        waves = run.waves(stmap, video.stem)
+        stmap = extract_with(cfg.eval_config(roi="full-frame"), video)
+        run.video_min += stmap.duration_s / 60.0
         rec = {"dataset": "bias_eval_rppg", "recording": video.stem, "duration_s": round(stmap.duration_s, 2),
-               "fs": round(fs, 3), "gt_whole_bpm": hr_true, "pred": {}}  # fmt: skip
+               "fs": round(float(stmap.fs), 3), "gt_whole_bpm": hr_true, "pred": {}}  # fmt: skip
         for m in run.methods:
-            w = waves[m.name]
-            p = None if w is None else _hr(_uniform(stmap.timestamps_s, w, fs), fs, cfg.band_hz)
+            p = _whole(stmap, run.timed[m.name], cfg.band_hz)  # the only pass over a crop: timed
             _add(run.table("bias-whole", "bias_eval_rppg skin crops, whole recordings"), m.name, p, hr_true)
-            rec["pred"][m.name] = {"whole_bpm": _bpm(p)}
+            rec["pred"][m.name] = {"whole_bpm": _bpm(None if p is None else p.hr_bpm)}
         run.recordings.append(rec)
     if progress:
         progress("bias_eval_rppg", len(items), len(items))
 
 
 # ---------------------------------------------------------------------------------------------- driver
+def check_real_root(root: Path) -> tuple[Path | None, Path | None]:
+    """The UBFC-rPPG and bias_eval_rppg folders under ``root`` (None where absent); ``DatasetError`` naming the
+    folder when ``root`` is missing or holds neither."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: real-data folder does not exist; pass --root DIR holding {UBFC_DIR}/ and/or "
+                           f"{BIAS_DIR}/, or --no-real for the synthetic clips only")  # fmt: skip
+    ubfc, bias = root / UBFC_DIR, root / BIAS_DIR
+    if not ubfc.is_dir() and not bias.is_dir():
+        raise DatasetError(f"{root}: holds neither {UBFC_DIR}/ nor {BIAS_DIR}/; pass the folder that does (--root), "
+                           "or --no-real for the synthetic clips only")  # fmt: skip
+    return (ubfc if ubfc.is_dir() else None), (bias if bias.is_dir() else None)
+
+
 def run_methods_benchmark(cfg: MethodsBenchConfig, progress: Progress | None = None) -> dict:
-    """Run the benchmark; returns the results dict (also written by ``write_results``)."""
+    """Run the benchmark; returns the results dict (written by ``write_results``)."""
     run = _Run(cfg)
-    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir is not None else Path(cfg.out_dir) / "cache"
     t0 = time.time()
+    ubfc, bias = check_real_root(cfg.real_root) if cfg.real_root is not None else (None, None)
     if cfg.synth_n > 0:
-        _synth(run, cache_dir, progress)
+        _synth(run, cfg.cache, progress)
     if cfg.real_root is not None:
-        root = Path(cfg.real_root)
-        ubfc, bias = root / "ubfc_rppg_h264", root / "bias_eval_rppg"
-        if ubfc.is_dir():
-            _ubfc(run, ubfc, cache_dir, progress)
+        if ubfc is not None:
+            _ubfc(run, ubfc, progress)
         else:
-            run.notes.append(f"UBFC-rPPG skipped: {ubfc} is absent")
-        if bias.is_dir():
-            _bias_eval(run, bias, cache_dir, progress)
+            run.notes.append(f"UBFC-rPPG skipped: {Path(cfg.real_root) / UBFC_DIR} is absent")
+        if bias is not None:
+            _bias_eval(run, bias, progress)
         else:
-            run.notes.append(f"bias_eval_rppg skipped: {bias} is absent")
+            run.notes.append(f"bias_eval_rppg skipped: {Path(cfg.real_root) / BIAS_DIR} is absent")
     if not run.tables:
-        raise DatasetError(
-            "nothing to benchmark: no synthetic clips (--synth-n 0?) and no real recordings found "
-            f"under {cfg.real_root} (expected ubfc_rppg_h264/ or bias_eval_rppg/)"
-        )
+        raise DatasetError("nothing to benchmark: no synthetic clips (--synth-n 0) and no real recordings (--no-real); "
+                           "give --synth-n N or --root DIR")  # fmt: skip
     return _results(run, time.time() - t0)
 
 
@@ -385,7 +421,7 @@ def _json_default(o):
 
 __all__ = [
     "MethodsBenchConfig",
-    "clip_bounds",
+    "check_real_root",
     "read_bias_eval_gt",
     "results_markdown",
     "run_methods_benchmark",

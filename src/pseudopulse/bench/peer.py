@@ -15,6 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from pseudopulse.errors import PseudopulseError
+from pseudopulse.eval.metrics import hr_metrics
+from pseudopulse.eval.recording import EvalConfig, load_stmap
+from pseudopulse.eval.whole import recording_hr, true_recording_hr
+from pseudopulse.predictors import resolve_predictor
 
 PEER_SCRIPT = r"""
 import json, sys, time
@@ -39,19 +43,6 @@ class Row:
     gt_hr_bpm: float
     hr_bpm: dict  # tool name -> HR (bpm) or nan
     seconds: dict  # tool name -> processing time (s)
-
-
-def gt_recording_hr(recording) -> float:
-    """Whole-recording reference HR: the GT PPG on a uniform grid, through the same post-processing as predictions."""
-    from pseudopulse.signal import estimate_hr, uniform_times
-
-    gt = recording.ground_truth()
-    if gt.ppg is None:
-        return float(np.mean(gt.hr_bpm))
-    t = gt.timestamps_s
-    fs = (len(t) - 1) / float(t[-1] - t[0])
-    grid = uniform_times(t, fs)
-    return estimate_hr(np.interp(grid, t, gt.ppg), fs=fs).hr_bpm
 
 
 def run_peer(peer_python: str, model: str, videos: list[Path], timeout_s: float = 3600) -> tuple[float, dict]:
@@ -82,10 +73,12 @@ def benchmark_peer(
 ) -> dict:
     """Per-recording HR of our methods and of the peer vs the GT PPG; MAE and speed (× real time) per tool.
 
-    ``model``: model file for method ``model`` (default: the shipped weights).
+    Our side reads each recording as ``evaluate`` does (``eval.recording.load_stmap``, no cache, so the time is
+    decode + face + signal) and takes its HR with ``eval.whole.recording_hr``; the reference is
+    ``eval.whole.true_recording_hr``. ``model``: model file for method ``model`` (default: the shipped weights).
     """
-    from pseudopulse.api import predict
-
+    predictors = {m: resolve_predictor(m, model if m == "model" else None) for m in methods}
+    config = EvalConfig(cache_dir=None, keep_pseudo=False)
     recordings = dataset.recordings()
     rows, load = [], {}
     peer = {}
@@ -94,39 +87,43 @@ def benchmark_peer(
     for rec in recordings:
         hrs, secs = {}, {}
         duration = float("nan")
-        for m in methods:
+        for m, pred in predictors.items():
             t = time.perf_counter()
-            res = predict(rec.video_path, method=m, model=model if m == "model" else None)
+            stmap = load_stmap(rec, config)
+            hrs[m] = recording_hr(stmap, pred).hr_bpm
             secs[m] = time.perf_counter() - t
-            hrs[m] = res.hr_bpm
-            duration = res.duration_s
+            duration = stmap.duration_s
         if peer_python:
             p = peer.get(str(rec.video_path), {})
             hrs["open-rppg"] = p.get("hr_bpm", float("nan"))
             secs["open-rppg"] = p.get("seconds", float("nan"))
-        rows.append(Row(rec.name, duration, gt_recording_hr(rec), hrs, secs))
+        rows.append(Row(rec.name, duration, true_recording_hr(rec.ground_truth()), hrs, secs))
     tools = list(methods) + (["open-rppg"] if peer_python else [])
-    summary = {}
-    for tool in tools:
-        err = np.array([r.hr_bpm[tool] - r.gt_hr_bpm for r in rows])
-        total_s = sum(r.seconds[tool] for r in rows)
-        total_video = sum(r.duration_s for r in rows)
-        ok = np.isfinite(err)
-        summary[tool] = {
-            "mae": float(np.mean(np.abs(err[ok]))) if ok.any() else float("nan"),
-            "rmse": float(np.sqrt(np.mean(err[ok] ** 2))) if ok.any() else float("nan"),
-            "n": int(ok.sum()),
-            "x_real_time": float(total_video / total_s) if total_s > 0 else float("nan"),
-            "load_s": load.get(tool, 0.0),
-        }
     return {
         "dataset": str(dataset.root),
         "peer_model": peer_model if peer_python else None,
-        "summary": summary,
+        "summary": {tool: _summary(rows, tool, load.get(tool, 0.0)) for tool in tools},
         "rows": [
             {"recording": r.recording, "duration_s": r.duration_s, "gt_hr_bpm": r.gt_hr_bpm, "hr_bpm": r.hr_bpm, "seconds": r.seconds}
             for r in rows
         ],
+    }
+
+
+def _summary(rows: list[Row], tool: str, load_s: float) -> dict:
+    """MAE / RMSE (bpm, ``eval.metrics.hr_metrics`` over the recordings the tool answered) and speed of one tool."""
+    pred = np.array([r.hr_bpm[tool] for r in rows], dtype=np.float64)
+    true = np.array([r.gt_hr_bpm for r in rows], dtype=np.float64)
+    ok = np.isfinite(pred)
+    m = hr_metrics(pred[ok], true[ok]) if ok.any() else None
+    total_s = sum(r.seconds[tool] for r in rows)
+    total_video = sum(r.duration_s for r in rows)
+    return {
+        "mae": m.mae if m else float("nan"),
+        "rmse": m.rmse if m else float("nan"),
+        "n": int(ok.sum()),
+        "x_real_time": float(total_video / total_s) if total_s > 0 else float("nan"),
+        "load_s": load_s,
     }
 
 

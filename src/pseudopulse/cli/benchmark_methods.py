@@ -18,8 +18,8 @@ def benchmark_methods(
     synth_n: int = typer.Option(30, "--synth-n", min=0, help="Synthetic clips from synth.make_suite (0 = none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic suite."),
     no_real: bool = typer.Option(False, "--no-real", help="Skip the real recordings."),
-    real_root: Path = typer.Option(
-        Path("../shared/data/real"), "--real-root", help="Folder holding ubfc_rppg_h264/ and/or bias_eval_rppg/."
+    root: Optional[Path] = typer.Option(
+        None, "--root", help="Folder holding ubfc_rppg_h264/ and/or bias_eval_rppg/ (required unless --no-real)."
     ),
     clip_s: float = typer.Option(10.0, "--clip-s", min=1.0, help="Non-overlapping evaluation clip length (s)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="STMap / rendered-video cache (default OUT/cache)."),
@@ -27,14 +27,19 @@ def benchmark_methods(
 ):
     """Score GREEN, ICA, CHROM, POS, PBV, LGI and 2SR (MAE / RMSE / r, CPU time per minute of video)."""
     from pseudopulse.bench.methods import MethodsBenchConfig, run_methods_benchmark, write_results
+    from pseudopulse.errors import DatasetError
     from pseudopulse.methods import METHODS, get_method
+
+    if root is None and not no_real:
+        raise DatasetError("benchmark methods needs the real data: --root DIR (holding ubfc_rppg_h264/ and/or "
+                           "bias_eval_rppg/), or --no-real for the synthetic clips only")  # fmt: skip
 
     try:
         names = tuple(get_method(m).name for m in method) if method else tuple(METHODS)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--method") from None
     cfg = MethodsBenchConfig(
-        out_dir=out, synth_n=synth_n, seed=seed, real_root=None if no_real else real_root, clip_s=clip_s,
+        out_dir=out, synth_n=synth_n, seed=seed, real_root=None if no_real else root, clip_s=clip_s,
         cache_dir=cache_dir, methods=names,
     )  # fmt: skip
     with progress_bar("benchmark methods") as update:

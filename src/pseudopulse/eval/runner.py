@@ -1,14 +1,11 @@
-"""Evaluate a predictor on a dataset: STMap (cached) -> wave -> non-overlapping clips -> HR -> metrics.
+"""Evaluate a predictor on a dataset: recordings on worker processes -> per-clip HR -> metrics.
 
 One recording per task on a pool of worker processes (spawned, so no parent state leaks in). A worker streams
-its video through ``extract_stmap`` (bounded memory), returns only small arrays (waves on the evaluation grid,
-per-clip numbers), and never raises: a failing recording comes back with its error message and is listed in
-``EvalResult.failures`` by name while the others go on. Warnings raised inside a worker are returned and
-re-issued in the parent. Frame-level progress travels back over a queue to ``progress``.
-
-Evaluation grid: the STMap's own frame times when they are regular (every interval within 5 % of the mean),
-else a uniform grid (the dataset's ``eval_fs`` — 30 Hz for VIPL-HR — or the mean frame rate). Ground truth is
-interpolated onto the grid by timestamps (``align_ground_truth``) and the grid is cut to the overlap.
+its video through ``extract_stmap`` (bounded memory) and scores it with ``eval.recording.evaluate_recording``,
+returns only small arrays (waves on the evaluation grid, per-clip numbers), and never raises: a failing recording
+comes back with its error message and is listed in ``EvalResult.failures`` by name while the others go on.
+Warnings raised inside a worker are returned and re-issued in the parent. Frame-level progress travels back over
+a queue to ``progress``.
 """
 
 from __future__ import annotations
@@ -27,69 +24,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from pseudopulse.datasets.base import Dataset, Recording, align_ground_truth
-from pseudopulse.errors import DatasetError, PseudopulseError, SignalError
-from pseudopulse.eval.clips import cut_clips, true_clip_hr
+from pseudopulse.datasets.base import Dataset, Recording
+from pseudopulse.errors import DatasetError, PseudopulseError
 from pseudopulse.eval.metrics import HRMetrics, hr_metrics
+from pseudopulse.eval.recording import ClipResult, EvalConfig, RecordingResult, evaluate_recording
 from pseudopulse.predictors import Predictor, resolve_predictor
-from pseudopulse.signal import DEFAULT_BAND_HZ, estimate_hr, snr_db
 
-REGULAR_TOLERANCE = 0.05
-PSEUDO_METHOD = "2sr"
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    """How to evaluate. ``clip_s`` None -> the dataset's clip length (10 s; V4V 5 s). ``per_clip`` None -> the
-    predictor's natural mode. ``clip_offset_s``: start of the first clip (s; robustness seeds draw it).
-    ``keep_pseudo``: also compute the 2SR pseudo-label wave (for the wave figure)."""
-
-    clip_s: float | None = None
-    band_hz: tuple[float, float] = DEFAULT_BAND_HZ
-    roi: str = "face"
-    grid: tuple[int, int] = (5, 5)
-    detect_every: int = 10
-    cache_dir: str | None = None
-    per_clip: bool | None = None
-    clip_offset_s: float = 0.0
-    eval_fs: float | None = None
-    keep_pseudo: bool = True
-    model: str | None = None  # model file for the predictor "model" (None: the shipped weights)
-    keep_waves_for: int = 64  # recordings whose waves are kept for the figures (memory stays bounded)
-
-
-@dataclass(frozen=True)
-class ClipResult:
-    recording: str
-    subject_id: str
-    index: int
-    start_s: float
-    end_s: float
-    hr_pred_bpm: float
-    hr_true_bpm: float
-    snr_db: float  # SNR of the predicted wave against the true HR
-
-    @property
-    def error_bpm(self) -> float:
-        return self.hr_pred_bpm - self.hr_true_bpm
-
-
-@dataclass
-class RecordingResult:
-    name: str
-    subject_id: str
-    clips: list[ClipResult] = field(default_factory=list)
-    fs: float | None = None
-    t_s: np.ndarray | None = None  # (T,) evaluation-grid times over the GT overlap
-    wave: np.ndarray | None = None  # (T,) raw predicted wave on t_s
-    gt_ppg: np.ndarray | None = None  # (T,) GT PPG on t_s (None when the dataset gives only HR)
-    pseudo: np.ndarray | None = None  # (T,) 2SR pseudo-label wave on t_s
-    frame_pred_bpm: np.ndarray | None = None  # (F,) per frame inside clips: its clip's predicted HR
-    frame_true_bpm: np.ndarray | None = None  # (F,) per frame inside clips: dataset HR (frame-level datasets)
-    n_frames: int = 0
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
+__all__ = ["ClipResult", "EvalConfig", "EvalProgress", "EvalResult", "RecordingResult", "evaluate", "evaluate_recording",
+           "run_recordings"]  # fmt: skip
 
 
 @dataclass
@@ -121,13 +63,7 @@ class EvalResult:
     def to_dict(self) -> dict:
         """JSON-able summary: settings, metrics under plain keys, every clip's predicted and true HR, failures."""
         return {
-            "dataset": self.dataset,
-            "root": self.root,
-            "method": self.method,
-            "protocol": self.protocol,
-            "subset": self.subset,
-            "split_rule": self.split_rule,
-            "settings": self.settings,
+            **{k: getattr(self, k) for k in ("dataset", "root", "method", "protocol", "subset", "split_rule", "settings")},
             "metrics": None if self.metrics is None else self.metrics.as_dict(),
             "frame_metrics": None if self.frame_metrics is None else self.frame_metrics.as_dict(),
             "group_metrics": {k: v.as_dict() for k, v in self.group_metrics.items()},
@@ -164,122 +100,6 @@ class EvalProgress:
             return max(0.0, (self.frames_total - self.frames_done) / max(self.fps, 1e-9))
         if self.recordings_done > 0:
             return self.elapsed_s / self.recordings_done * (self.recordings_total - self.recordings_done)
-        return None
-
-
-# ---------------------------------------------------------------------------------------------- one recording
-def _eval_grid(stmap, eval_fs: float | None):
-    regular = stmap.is_uniform(REGULAR_TOLERANCE)
-    if eval_fs is None and regular:
-        return stmap, stmap.fs
-    fs = float(eval_fs) if eval_fs else stmap.fs
-    if eval_fs and regular and abs(stmap.fs - fs) / fs < 1e-3:
-        return stmap, stmap.fs
-    return stmap.resample(fs), fs
-
-
-def evaluate_recording(
-    rec: Recording,
-    predictor: Predictor | str,
-    config: EvalConfig,
-    *,
-    hr_source: str,
-    clip_s: float,
-    eval_fs: float | None = None,
-    frame_level: bool = False,
-    progress: Callable[[int, int | None], None] | None = None,
-) -> RecordingResult:
-    """Evaluate one recording (raises on failure; ``_safe_evaluate`` turns that into a reported error)."""
-    from pseudopulse.stmap.extract import extract_stmap
-
-    t_start = time.perf_counter()
-    pred = resolve_predictor(predictor, config.model) if isinstance(predictor, str) else predictor
-    times = rec.frame_timestamps()
-    gt = rec.ground_truth()
-    stmap = extract_stmap(
-        rec.video_path, roi=config.roi, grid=config.grid, detect_every=config.detect_every,
-        cache_dir=config.cache_dir, fps=rec.fps, timestamps_s=times, progress=progress,
-    )  # fmt: skip
-    if times is not None and abs(stmap.n_frames - len(times)) > 1:
-        warnings.warn(
-            f"{rec.name}: the video decoded {stmap.n_frames} frames but its timestamp file {rec.times_path} lists "
-            f"{len(times)}; using the first {min(stmap.n_frames, len(times))}",
-            stacklevel=2,
-        )
-    grid_map, fs = _eval_grid(stmap, config.eval_fs or eval_fs)
-    grid_t = grid_map.timestamps_s - grid_map.timestamps_s[0]
-    aligned = align_ground_truth(gt, grid_t, recording=rec.name)
-    first = int(np.searchsorted(grid_t, aligned.t_s[0] - 1e-9))
-    last = first + len(aligned.t_s)
-    clips = cut_clips(rec.name, rec.subject_id, aligned.t_s, fs=fs, clip_s=clip_s, offset_s=config.clip_offset_s, first=first)
-    result = RecordingResult(rec.name, rec.subject_id, fs=fs, n_frames=stmap.n_frames, t_s=aligned.t_s, gt_ppg=aligned.ppg)
-    if not clips:
-        warnings.warn(
-            f"{rec.name}: only {len(aligned.t_s) / fs:.1f} s overlap the ground truth, shorter than one {clip_s:g}-s "
-            "clip; no clip scored",
-            stacklevel=2,
-        )
-        result.seconds = time.perf_counter() - t_start
-        return result
-    per_clip = pred.per_clip if config.per_clip is None else config.per_clip
-    wave = np.full(len(grid_t), np.nan)
-    if not per_clip:
-        try:
-            wave = pred(grid_map)
-        except SignalError as e:
-            warnings.warn(f"{rec.name}: whole-recording prediction failed ({e}); predicting each clip alone", stacklevel=2)
-            per_clip = True
-    pseudo = None
-    if config.keep_pseudo:
-        pseudo = wave if pred.name == PSEUDO_METHOD and not per_clip else _pseudo_wave(grid_map, rec.name)
-    frame_pred, frame_true, skipped = [], [], []
-    for c in clips:
-        if per_clip:
-            try:
-                wave[c.start : c.stop] = pred(grid_map.slice(c.start, c.stop))
-            except SignalError as e:
-                skipped.append(f"clip {c.index} ({c.start_s:.1f}-{c.end_s:.1f} s): {e}")
-                continue
-        a, b = c.start - first, c.stop - first
-        est = estimate_hr(wave[c.start : c.stop], fs, config.band_hz)
-        hr_true = true_clip_hr(
-            ppg=None if aligned.ppg is None else aligned.ppg[a:b],
-            hr_bpm=None if aligned.hr_bpm is None else aligned.hr_bpm[a:b],
-            fs=fs, source=_resolve_source(hr_source, aligned, gt.source), band_hz=config.band_hz,
-        )  # fmt: skip
-        snr = snr_db(est.wave, fs, hr_true)
-        result.clips.append(ClipResult(c.recording, c.subject_id, c.index, c.start_s, c.end_s, est.hr_bpm, hr_true, snr))
-        if frame_level and aligned.hr_bpm is not None:
-            frame_pred.append(np.full(b - a, est.hr_bpm))
-            frame_true.append(aligned.hr_bpm[a:b])
-    if skipped and not result.clips:
-        raise SignalError(f"no clip could be predicted ({len(skipped)} tried); first: {skipped[0]}")
-    for msg in skipped:
-        warnings.warn(f"{rec.name}: {msg} skipped", stacklevel=2)
-    result.wave = wave[first:last]
-    result.pseudo = None if pseudo is None else np.asarray(pseudo)[first:last]
-    if frame_pred:
-        result.frame_pred_bpm = np.concatenate(frame_pred)
-        result.frame_true_bpm = np.concatenate(frame_true)
-    result.seconds = time.perf_counter() - t_start
-    return result
-
-
-def _resolve_source(hr_source: str, aligned, source: str) -> str:
-    if hr_source == "auto":
-        return "ppg" if aligned.ppg is not None else "hr"
-    if hr_source == "ppg" and aligned.ppg is None:
-        raise DatasetError(f"{source}: this dataset's GT heart rate comes from the PPG, but the file has no PPG")
-    if hr_source == "hr" and aligned.hr_bpm is None:
-        raise DatasetError(f"{source}: this dataset's GT heart rate comes from its HR values, but the file has none")
-    return hr_source
-
-
-def _pseudo_wave(stmap, name: str) -> np.ndarray | None:
-    try:
-        return resolve_predictor(PSEUDO_METHOD)(stmap)
-    except (PseudopulseError, ValueError) as e:
-        warnings.warn(f"{name}: 2SR pseudo-label wave unavailable for the figure ({e})", stacklevel=2)
         return None
 
 
@@ -331,16 +151,15 @@ def run_recordings(
     predictor: Predictor | str,
     config: EvalConfig,
     *,
-    hr_source: str,
-    clip_s: float,
-    eval_fs: float | None = None,
-    frame_level: bool = False,
     workers: int | None = None,
     progress: Callable[[EvalProgress], None] | None = None,
+    **scoring,
 ) -> list[RecordingResult]:
-    """Evaluate ``recordings`` (in their order) on ``workers`` processes (1 = in this process)."""
+    """Evaluate ``recordings`` (in their order) on ``workers`` processes (1 = in this process). ``scoring``: the
+    dataset's keyword arguments of ``evaluate_recording`` (``hr_source``, ``clip_s`` in s, ``eval_fs`` in Hz,
+    ``frame_level``)."""
     workers = default_workers() if workers is None else max(1, int(workers))
-    kwargs = dict(hr_source=hr_source, clip_s=clip_s, eval_fs=eval_fs, frame_level=frame_level)
+    kwargs = scoring
     t0 = time.monotonic()
     state = {"frames": 0, "done": 0, "clips": 0, "failed": 0, "totals": {}}
     n = len(recordings)
