@@ -161,7 +161,7 @@ def parse_recipe(text: str, *, name: str, path: Path | None = None) -> Recipe:
     if not isinstance(data, dict):
         raise RecipeError(f"{where}: 'data' must be a table ([data] with keys {', '.join(DATA_DEFAULTS)})")
     defaults = TrainConfig.defaults()
-    settings = {k: _checked(where, k, v, defaults) for k, v in doc.items()}
+    settings = {k: _checked(where, k, v, defaults, also=f" and a [data] table ({', '.join(DATA_DEFAULTS)})") for k, v in doc.items()}
     plan = {k: _checked(f"{where} [data]", k, v, DATA_DEFAULTS) for k, v in data.items()}
     try:
         plan = DataPlan(**plan)
@@ -170,11 +170,11 @@ def parse_recipe(text: str, *, name: str, path: Path | None = None) -> Recipe:
     return Recipe(name=name, settings=settings, data=plan, path=path)
 
 
-def _checked(where: str, key: str, value: Any, defaults: dict) -> Any:
+def _checked(where: str, key: str, value: Any, defaults: dict, also: str = "") -> Any:
     """``value`` converted to the type of ``defaults[key]`` (lists -> tuples); RecipeError naming key and fix."""
     if key not in defaults:
         valid = ", ".join(k for k in defaults)
-        raise RecipeError(f"{where}: unknown key {key!r}; valid keys: {valid}")
+        raise RecipeError(f"{where}: unknown key {key!r}; valid keys: {valid}{also}")
     default = defaults[key]
     kind = _kind(default, key)
     ok = {
