@@ -31,8 +31,7 @@ SPLIT = ROOT / "experiments" / "splits" / "ubfc_h264_holdout.json"
 CACHE = ROOT / "results" / "cache" / "stmap"
 ROWS = ("plain-ssl", "pseudo", "gradual", "ranking", "corect", "full")
 UNLABELED = ROOT.parent / "shared" / "data" / "unlabeled"
-RECIPE = ["--epochs", "40", "--lr", "3e-3", "--lr-schedule", "cosine", "--pseudo-filter", "flat", "--rank-in-band",
-          "--rank-readout-weight", "--flicker", "0.5", "--threads", "1"]  # fmt: skip
+RECIPE = ["--recipe", "shipped-member1"]  # the model card's settings, from src/pseudopulse/train/recipes/shipped-member1.toml
 
 
 def train_command(row: str, seed: int, run: Path, synth: int, synth_size: str) -> list[str]:

@@ -43,6 +43,13 @@ def test_train_resume_and_adapt(videos, tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["epochs"] == 2
     net, payload = load_model_file(tmp_path / "run" / "model.pt")
     assert net.input_filter == "highpass" and tuple(payload["info"]["recipe"]["harmonic_guard_ratios"]) == (0.5, 2.0, 3.0)
+    # the run folder holds the recipe as run: loading it gives the run's final config and data
+    from pseudopulse.train.config import TrainConfig
+    from pseudopulse.train.recipe import load_recipe
+
+    as_run = load_recipe(tmp_path / "run" / "recipe.toml")
+    final = TrainConfig.from_dict(json.loads((tmp_path / "run" / "config.json").read_text()))
+    assert as_run.config().to_dict() == final.to_dict() and as_run.data.data == (str(videos),) and as_run.data.synth == 0
 
     adapted = tmp_path / "mine.pt"
     run("adapt", videos / "clip0.mkv", videos / "clip1.mkv", "--model", tmp_path / "run" / "model.pt", "--epochs", "1",
@@ -51,6 +58,7 @@ def test_train_resume_and_adapt(videos, tmp_path):
     cfg = json.loads((tmp_path / "adapt_run" / "config.json").read_text())
     assert (cfg["ablation"], cfg["lr_schedule"], cfg["pseudo_filter"], cfg["flicker_prob"], cfg["rank_in_band"], cfg["rank_readout_weight"],
             cfg["pseudo_consensus"], cfg["harmonic_guard"]) == ("ranking", "cosine", "flat", 0.5, True, True, ["pos", "chrom"], 0.5)
+    assert load_model_file(adapted)[0].input_filter == "highpass"  # the architecture is kept too
     out = run("predict", videos / "clip2.mkv", "--roi", "full-frame", "--model", adapted, "--json", "--no-progress")
     doc = json.loads(out.stdout)
     assert doc["method"] == "model" and 40 <= doc["hr_bpm"] <= 180

@@ -1,29 +1,43 @@
-"""Label-free training (Li & Yin 2023): config, cached clip data, co-rectification, the loop, checkpoints."""
+"""Label-free training (Li & Yin 2023): config and recipes, cached clip data, co-rectification, the loop, checkpoints.
 
-from pseudopulse.train.config import ABLATIONS, TrainConfig
-from pseudopulse.train.data import (
-    ClipDataset,
-    TrainRecording,
-    TrainSource,
-    dataset_sources,
-    prepare_recordings,
-    sources_from_spec,
-    synth_sources,
-    video_sources,
-)
-from pseudopulse.train.trainer import TrainResult, train
+Names are imported on first use, so reading a config or a recipe (``pseudopulse.train.config``,
+``pseudopulse.train.recipe``) does not load torch.
+"""
 
-__all__ = [
-    "ABLATIONS",
-    "ClipDataset",
-    "TrainConfig",
-    "TrainRecording",
-    "TrainResult",
-    "TrainSource",
-    "dataset_sources",
-    "prepare_recordings",
-    "sources_from_spec",
-    "synth_sources",
-    "train",
-    "video_sources",
-]
+import importlib
+
+_EXPORTS = {
+    "ABLATIONS": "config",
+    "TrainConfig": "config",
+    "DataPlan": "recipe",
+    "Recipe": "recipe",
+    "RecipeError": "recipe",
+    "load_recipe": "recipe",
+    "recipe_names": "recipe",
+    "ClipDataset": "data",
+    "TrainRecording": "data",
+    "TrainSource": "data",
+    "dataset_sources": "data",
+    "prepare_recordings": "data",
+    "sources_from_spec": "data",
+    "synth_sources": "data",
+    "video_sources": "data",
+    "TrainResult": "trainer",
+    "train": "trainer",
+    "TrainCallbacks": "run",
+    "run_training": "run",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_EXPORTS})

@@ -11,6 +11,9 @@
   full         yes             1 − E/Emax        yes     yes       the paper's full method
   pseudo-only  no              1 (constant)      no      no        baseline: fit the 2SR labels only
   supervised   no              GT wave, 1        no      no        upper bound: fit ground-truth PPG
+
+The field defaults below are the one place for training defaults: the command line, recipes
+(``pseudopulse.train.recipe``) and ``adapt`` only change the fields they name.
 """
 
 from __future__ import annotations
@@ -49,8 +52,7 @@ class TrainConfig:
     fs: float = 30.0  # every STMap is resampled to this rate (Hz)
     clip_s: float = 10.0  # training clip length t (s)
     # objective switches (set by ``for_ablation``)
-    ablation: str = "full"
-    supervised: bool = False
+    ablation: str = "full"  # a key of ABLATIONS; "supervised" is the one row that reads ground truth
     use_ssl: bool = True
     use_pseudo: bool = True
     pseudo_schedule: str = "gradual"  # "gradual": weight 1 − E/Emax; "const": 1
@@ -95,7 +97,12 @@ class TrainConfig:
         key = name.strip().lower()
         if key not in ABLATIONS:
             raise ValueError(f"unknown ablation {name!r}; valid: {', '.join(ABLATIONS)}")
-        return cls(**{**ABLATIONS[key], "ablation": key, "supervised": key == "supervised", **overrides})
+        return cls(**{**ABLATIONS[key], "ablation": key, **overrides})
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every field's default, without building (or validating) a config."""
+        return {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory() for f in dataclasses.fields(cls)}
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
@@ -107,6 +114,8 @@ class TrainConfig:
         self.flicker_amp = tuple(float(b) for b in self.flicker_amp)
         self.harmonic_guard_ratios = tuple(float(k) for k in self.harmonic_guard_ratios)
         problems = []
+        if self.ablation not in ABLATIONS:
+            problems.append(f"ablation={self.ablation!r} ({' | '.join(ABLATIONS)})")
         if self.epochs < 1:
             problems.append(f"epochs={self.epochs} (need >= 1)")
         if self.batch_size < 2:
@@ -157,6 +166,12 @@ class TrainConfig:
             raise ValueError("invalid training config: " + "; ".join(problems))
 
     # ------------------------------------------------------------------ derived sizes
+    @property
+    def supervised(self) -> bool:
+        """Whether training fits ground-truth PPG (the ``supervised`` row): the one place that decides it.
+        Data preparation reads ground truth only then."""
+        return self.ablation == "supervised"
+
     @property
     def filters_pseudo(self) -> bool:
         """Whether L_pseudo uses only the clips whose 2SR label the ``pseudo_consensus`` methods confirm."""
@@ -209,5 +224,6 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        """Inverse of ``to_dict``; keys that are not fields (e.g. ``supervised`` in configs of older versions) are dropped."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names})
