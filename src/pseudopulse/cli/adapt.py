@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from typer.core import TyperCommand
 
 from pseudopulse.cli.app import app
-from pseudopulse.cli.common import comma_list, console, err_console, progress_bar, run_cli
+from pseudopulse.stmap.cache import DEFAULT_CACHE_DIR
+from pseudopulse.cli.common import command_showing_defaults, comma_list, console, err_console, progress_bar, run_cli
 
 
 def help_defaults() -> dict[str, str]:
@@ -27,18 +27,7 @@ def help_defaults() -> dict[str, str]:
             "ablation": "the base model's", "pseudo_consensus": "the base model's"}  # fmt: skip
 
 
-class _AdaptCommand(TyperCommand):
-    """Shows the effective defaults (``help_defaults``) when help is asked for."""
-
-    def format_help(self, ctx, formatter):
-        shown = help_defaults()
-        for p in self.params:
-            if p.name in shown:
-                p.show_default = shown[p.name]
-        super().format_help(ctx, formatter)
-
-
-@app.command("adapt", cls=_AdaptCommand)
+@app.command("adapt", cls=command_showing_defaults(help_defaults))
 @run_cli
 def adapt_cmd(
     videos: List[Path] = typer.Argument(..., help="Unlabeled face videos (files or folders of videos)."),
@@ -52,7 +41,7 @@ def adapt_cmd(
     seed: Optional[int] = typer.Option(None, "--seed"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1),
     roi: Optional[str] = typer.Option(None, "--roi", help="face | full-frame (pre-cropped skin videos)."),
-    cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label cache."),
+    cache_dir: Path = typer.Option(DEFAULT_CACHE_DIR, "--cache-dir", help="STMap / pseudo-label cache."),
     run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Checkpoints and logs (default: OUT without suffix + '_run')."),
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/checkpoint.pt."),
 ):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
+from typer.core import TyperCommand
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -69,3 +70,21 @@ def progress_bar(description: str, total: int | None = None, enabled: bool = Tru
             progress.update(task, completed=done, total=total, rate=rate)
 
         yield update
+
+
+def command_showing_defaults(defaults: Callable[[], dict[str, str]], note: Callable[[], str] | None = None) -> type:
+    """A typer command class whose ``--help`` shows ``defaults()`` (option parameter -> the effective default as text,
+    computed only when help is asked for) and appends ``note()`` to the command's help."""
+
+    class _Command(TyperCommand):
+        def format_help(self, ctx, formatter):
+            shown = defaults()
+            for p in self.params:
+                if p.name in shown:
+                    p.show_default = shown[p.name]
+            extra = note() if note else ""
+            if extra and extra not in (self.help or ""):
+                self.help = (self.help or "") + extra
+            super().format_help(ctx, formatter)
+
+    return _Command

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from pseudopulse.cli.app import app
+from pseudopulse.stmap.cache import DEFAULT_CACHE_DIR
 from pseudopulse.predictors import predictor_help
 from pseudopulse.cli.common import console, err_console, run_cli
 from pseudopulse.signal import DEFAULT_BAND_HZ
@@ -75,7 +76,7 @@ def evaluate(
     roi: str = typer.Option("face", help="face, or full-frame for videos that are already skin crops."),
     band: tuple[float, float] = typer.Option(DEFAULT_BAND_HZ, help="Heart-rate band in Hz (low high)."),
     workers: Optional[int] = typer.Option(None, help="Worker processes (default min(2, CPUs)); 1 = in process."),
-    cache_dir: Path = typer.Option(Path("results/cache/stmap"), help="STMap cache folder."),
+    cache_dir: Path = typer.Option(DEFAULT_CACHE_DIR, "--cache-dir", help="STMap cache folder (re-runs skip decoding)."),
     limit: Optional[int] = typer.Option(None, help="Score only the first N selected recordings (quick look)."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write figures/*.png."),
     json_out: bool = typer.Option(False, "--json", help="Print the results JSON on stdout."),

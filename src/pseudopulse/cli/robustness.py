@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from pseudopulse.cli.app import app
+from pseudopulse.stmap.cache import DEFAULT_CACHE_DIR
 from pseudopulse.predictors import predictor_help
 from pseudopulse.cli.common import console, err_console, run_cli
 
@@ -30,7 +31,7 @@ def robustness(
     preset: str = typer.Option("medium", help="libx264 preset for the re-encode."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default results/robustness-<dataset>-<method>)."),
     work_dir: Optional[Path] = typer.Option(None, help="Where re-encoded videos go (default OUT/videos)."),
-    cache_dir: Path = typer.Option(Path("results/cache/stmap"), help="STMap cache folder."),
+    cache_dir: Path = typer.Option(DEFAULT_CACHE_DIR, "--cache-dir", help="STMap cache folder (re-runs skip decoding)."),
     workers: Optional[int] = typer.Option(None, help="Worker processes (default min(2, CPUs))."),
     json_out: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide progress."),

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from typer.core import TyperCommand
 
 from pseudopulse.cli.app import app
-from pseudopulse.cli.common import comma_list, console, err_console, run_cli
+from pseudopulse.stmap.cache import DEFAULT_CACHE_DIR
+from pseudopulse.cli.common import command_showing_defaults, comma_list, console, err_console, run_cli
 
 # option parameter -> TrainConfig field
 CONFIG_OPTIONS = {
@@ -42,11 +42,11 @@ def _shown(value) -> str:
     return str(value)
 
 
-def help_defaults() -> tuple[dict[str, str], str]:
-    """(option parameter -> its effective default as help shows it, a note on recipes for the command help):
-    the default recipe's value where it sets one, else ``TrainConfig``'s / ``DataPlan``'s."""
+def help_defaults() -> dict[str, str]:
+    """Option parameter -> its effective default as help shows it: the default recipe's value where it sets one, else
+    ``TrainConfig``'s / ``DataPlan``'s."""
     from pseudopulse.train.config import TrainConfig
-    from pseudopulse.train.recipe import DATA_DEFAULTS, DEFAULT_RECIPE, PAPER_RECIPE, load_recipe, recipe_names
+    from pseudopulse.train.recipe import DATA_DEFAULTS, DEFAULT_RECIPE, load_recipe
 
     recipe = load_recipe(DEFAULT_RECIPE)
     defaults = TrainConfig.defaults()
@@ -66,87 +66,19 @@ def help_defaults() -> tuple[dict[str, str], str]:
             shown[param] = "x".join(map(str, SYNTH_TRAIN_SIZE))
         else:
             shown[param] = _shown(plan[name])
-    note = (f"\n\nWithout --recipe this trains {DEFAULT_RECIPE} (member 1 of the shipped model); --recipe {PAPER_RECIPE} "
+    return shown
+
+
+def help_note() -> str:
+    """The recipes paragraph of ``train --help``."""
+    from pseudopulse.train.recipe import DEFAULT_RECIPE, PAPER_RECIPE, recipe_names
+
+    return (f"\n\nWithout --recipe this trains {DEFAULT_RECIPE} (member 1 of the shipped model); --recipe {PAPER_RECIPE} "
             f"trains the paper's full method. Packaged recipes: {', '.join(recipe_names())}. Precedence: TrainConfig "
             "defaults < the recipe < the options given here; --data replaces the recipe's whole \\[data] table.")  # fmt: skip
-    return shown, note
 
 
-class _TrainCommand(TyperCommand):
-    """Shows the effective defaults (``help_defaults``) when help is asked for."""
-
-    def format_help(self, ctx, formatter):
-        shown, note = help_defaults()
-        for p in self.params:
-            if p.name in shown:
-                p.show_default = shown[p.name]
-        if note not in (self.help or ""):
-            self.help = (self.help or "") + note
-        super().format_help(ctx, formatter)
-
-
-def _frame_size(text: str | None) -> tuple[int, int] | None:
-    """'640x480' -> (640, 480), a size ``SynthConfig`` accepts (its own rule, checked before anything renders)."""
-    from pseudopulse.synth import SynthConfig, SynthConfigError
-
-    if text is None:
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise typer.BadParameter(f"--synth-size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
-    try:
-        SynthConfig(width=w, height=h)
-    except SynthConfigError as e:
-        raise typer.BadParameter(f"--synth-size {text!r}: {e}") from None
-    return w, h
-
-
-def _floats(text: str, option: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in comma_list([text]))
-    except ValueError:
-        raise typer.BadParameter(f"{option}: expected a comma list of numbers, got {text!r}") from None
-
-
-def _methods(text: str) -> tuple[str, ...]:
-    names = comma_list([text])
-    return () if names in ([], ["none"]) else tuple(names)
-
-
-@contextlib.contextmanager
-def training_display(epochs: int, quiet: bool = False):
-    """Yields ``TrainCallbacks`` that draw progress bars (hidden when ``quiet``) and print news and one line per
-    epoch on stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    from pseudopulse.train.run import TrainCallbacks, format_epoch
-
-    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*cols, console=err_console, transient=True, disable=quiet) as prog:
-        tasks: dict[str, int] = {}
-
-        def prepare(stage, done, total, name):
-            label = "preprocessing" if stage == "train" else "held-out"
-            if stage not in tasks:
-                tasks[stage] = prog.add_task(label, total=total)
-            prog.update(tasks[stage], completed=done, total=total, description=f"{label} {name}")
-
-        def step(epoch, done, n_steps):
-            if "epoch" not in tasks:
-                for t in tasks.values():  # preparation is over
-                    prog.remove_task(t)
-                tasks.clear()
-                tasks["epoch"] = prog.add_task("epoch", total=n_steps)
-            prog.update(tasks["epoch"], completed=done, total=n_steps, description=f"epoch {epoch + 1}/{epochs}")
-
-        def note(line):
-            prog.console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-        yield TrainCallbacks(prepare=prepare, note=note, step=step, epoch=lambda row: note(format_epoch(row, epochs)))
-
-
-@app.command("train", cls=_TrainCommand)
+@app.command("train", cls=command_showing_defaults(help_defaults, help_note))
 @run_cli
 def train_cmd(
     recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="Recipe: a packaged recipe's name or the path of a TOML file (TrainConfig fields + a \\[data] table); the options below override it."),
@@ -177,7 +109,7 @@ def train_cmd(
     harmonic_guard_ratios: Optional[str] = typer.Option(None, "--harmonic-guard-ratios", help="Comma list of multiples of the label's rate that must not rival it (0.5 = half the rate)."),
     input_filter: Optional[str] = typer.Option(None, "--input-filter", help="Drift removal on the network's input colour traces: none | poly3 (subtract a cubic per 10-s window) | highpass (the cubic, then a smooth high-pass at 35 bpm) | band (limit to the PSD band)."),
     roi: Optional[str] = typer.Option(None, "--roi", help="face | full-frame (pre-cropped skin videos)."),
-    cache_dir: Path = typer.Option(Path(".cache/pseudopulse"), "--cache-dir", help="STMap / pseudo-label / synth cache."),
+    cache_dir: Path = typer.Option(DEFAULT_CACHE_DIR, "--cache-dir", help="STMap / pseudo-label / synth cache."),
     resume: bool = typer.Option(False, "--resume", help="Continue bit-exactly from OUT/checkpoint.pt."),
     as_json: bool = typer.Option(False, "--json", help="Print the per-epoch history as JSON on stdout."),
 ):

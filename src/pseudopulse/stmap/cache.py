@@ -21,6 +21,7 @@ from pseudopulse.io import atomic_path
 from pseudopulse.stmap.types import STMap
 
 STMAP_CODE_VERSION = "stmap-2026.11-2"
+DEFAULT_CACHE_DIR = Path(".cache/pseudopulse")  # the commands' default --cache-dir (entries are content-addressed)
 _CHUNK = 1 << 20
 
 
