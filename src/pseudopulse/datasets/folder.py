@@ -50,16 +50,15 @@ class FolderDataset(Dataset):
     name = "folder"
     clip_s = 10.0
     hr_source = "auto"
-    layout_help = (
-        "Expected folder layout: ROOT/<name>.mp4 (or .avi/.mkv/.mov) beside ROOT/<name>.csv with a header "
-        "'time_s,ppg' or 'time_s,hr'."
-    )
+    layout_help = "Expected folder layout: ROOT/<name>.mp4 (or another video) beside ROOT/<name>.csv headed time_s,ppg or time_s,hr."
 
     def _scan(self) -> list[Recording]:
-        recs = []
-        for v in sorted(p for p in self.root.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES):
-            csv = v.with_suffix(".csv")
-            if not csv.is_file():
-                raise DatasetError(f"{v}: no ground-truth file {csv.name} beside it; {self.layout_help}")
-            recs.append(Recording(name=v.stem, subject_id=v.stem, video_path=v, gt_path=csv, gt_reader=read_folder_csv))
-        return recs
+        videos = sorted(p for p in self.root.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+        return [self._recording(v) for v in videos]
+
+    def _recording(self, video: Path) -> Recording:
+        """The recording of one video and the CSV of the same name beside it."""
+        csv = video.with_suffix(".csv")
+        if not csv.is_file():
+            raise DatasetError(f"{video}: no ground-truth file {csv.name} beside it; {self.layout_help}")
+        return Recording(name=video.stem, subject_id=video.stem, video_path=video, gt_path=csv, gt_reader=read_folder_csv)
