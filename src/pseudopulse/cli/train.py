@@ -78,6 +78,67 @@ def help_note() -> str:
             "defaults < the recipe < the options given here; --data replaces the recipe's whole \\[data] table.")  # fmt: skip
 
 
+def _frame_size(text: str | None) -> tuple[int, int] | None:
+    """'640x480' -> (640, 480), a size ``SynthConfig`` accepts (its own rule, checked before anything renders)."""
+    from pseudopulse.synth import SynthConfig, SynthConfigError
+
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"--synth-size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
+    try:
+        SynthConfig(width=w, height=h)
+    except SynthConfigError as e:
+        raise typer.BadParameter(f"--synth-size {text!r}: {e}") from None
+    return w, h
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in comma_list([text]))
+    except ValueError:
+        raise typer.BadParameter(f"{option}: expected a comma list of numbers, got {text!r}") from None
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    names = comma_list([text])
+    return () if names in ([], ["none"]) else tuple(names)
+
+
+@contextlib.contextmanager
+def training_display(epochs: int, quiet: bool = False):
+    """Yields ``TrainCallbacks`` that draw progress bars (hidden when ``quiet``) and print news and one line per
+    epoch on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from pseudopulse.train.run import TrainCallbacks, format_epoch
+
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=err_console, transient=True, disable=quiet) as prog:
+        tasks: dict[str, int] = {}
+
+        def prepare(stage, done, total, name):
+            label = "preprocessing" if stage == "train" else "held-out"
+            if stage not in tasks:
+                tasks[stage] = prog.add_task(label, total=total)
+            prog.update(tasks[stage], completed=done, total=total, description=f"{label} {name}")
+
+        def step(epoch, done, n_steps):
+            if "epoch" not in tasks:
+                for t in tasks.values():  # preparation is over
+                    prog.remove_task(t)
+                tasks.clear()
+                tasks["epoch"] = prog.add_task("epoch", total=n_steps)
+            prog.update(tasks["epoch"], completed=done, total=n_steps, description=f"epoch {epoch + 1}/{epochs}")
+
+        def note(line):
+            prog.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+        yield TrainCallbacks(prepare=prepare, note=note, step=step, epoch=lambda row: note(format_epoch(row, epochs)))
+
+
 @app.command("train", cls=command_showing_defaults(help_defaults, help_note))
 @run_cli
 def train_cmd(
