@@ -1,0 +1,311 @@
+"""Confidence of a heart-rate reading, and the checks an HRV figure must pass.
+
+Meaning (one, stated once): ``confidence`` is the estimated probability that the reading is within
+``CONFIDENCE_TOL_BPM`` = 5 bpm of the heart rate a contact PPG gives over the same span. It is a logistic map of three
+label-free features (``FEATURES``) with coefficients FITTED on 48 generated 10-s clips (``pseudopulse.synth``:
+24 pulse-free faces with motion and light changes, 12 pulsed, 12 at 45-60 bpm) plus the 63 10-s clips of the 11
+real UBFC-rPPG recordings, stored below. Fitted on every subject, so judge it by the leave-one-subject-out
+numbers in experiments/trust/FINDINGS.md (AUROC 0.85 on real clips; 96 % of pulse-free clips below 0.3).
+Refit with::
+
+    cd <repo> && PYTHONPATH=src python experiments/trust/collect.py synth   # generated clips -> /tmp/trust_work
+    cd <repo> && PYTHONPATH=src python experiments/trust/collect.py ubfc    # real clips (needs ../shared/data)
+    cd <repo> && PYTHONPATH=src python experiments/trust/fit_confidence.py  # prints COEF and INTERCEPT
+
+Every feature is computed from the signals a reading already has: the spectra of its own wave (``HRTrack``), the
+rates that independent estimators (POS, CHROM, 2SR waves of the same STMap) read from the same span, the STMap's
+per-ROI colour traces, and the face-found mask. Nothing reads a label.
+
+Contract: waves ``(T,)``, STMap values ``(T, R, 3)`` raw colour means, time on axis 0, ``fs`` in Hz, rates in bpm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from pseudopulse.errors import SignalError
+from pseudopulse.signal.filters import DEFAULT_BAND_HZ, check_fs
+from pseudopulse.signal.track import HRTrack, hr_track
+
+CONFIDENCE_TOL_BPM = 5.0
+CONFIDENCE_MEANING = (
+    "estimated probability that the heart-rate reading is within 5 bpm of the contact-PPG heart rate "
+    "over the same span"
+)
+
+# Logistic map: confidence = sigmoid(INTERCEPT + sum_i COEF[name_i] * (feature_i - CENTRE[name_i]) / SCALE[name_i]).
+# Fitted by experiments/trust/fit_confidence.py on generated clips (see the module docstring); do not hand-edit.
+FEATURES = ("peak_share", "estimator_agreement", "roi_agreement")
+CENTRE = {"peak_share": 0.5, "estimator_agreement": 0.5, "roi_agreement": 0.5}
+SCALE = {"peak_share": 0.25, "estimator_agreement": 0.5, "roi_agreement": 0.5}
+COEF = {"peak_share": 0.8632, "estimator_agreement": 1.4997, "roi_agreement": 0.9690}
+INTERCEPT = 1.0095
+# Reading threshold: a reading below it is reported as "no reliable reading". 0.8 kept 43 % of the real clips with
+# 93 % of them within 5 bpm (leave-one-subject-out) and 23 of 24 pulse-free clips below it (FINDINGS.md).
+DEFAULT_THRESHOLD = 0.8
+
+
+@dataclass(frozen=True)
+class ReadingFeatures:
+    """Label-free features of one reading (all in 0..1, NaN = not available).
+
+    ``peak_share``: mean over the reading's windows of the fraction of band power within ±tol of the read rate.
+    ``autocorr``: mean highest normalised autocorrelation at a beat lag (open-rppg SQI).
+    ``track_agreement``: share of windows whose own spectral peak lies within 5 bpm of the reading.
+    ``estimator_agreement``: share of independent estimators whose rate lies within 5 bpm of the reading.
+    ``roi_agreement``: share of STMap ROIs whose own POS wave peaks within 5 bpm of the reading.
+    ``face_valid``: share of frames on which a face was found.
+    ``harmonic_ambiguity``: 1 when the spectrum holds ≥ 30 % of the peak's power at half the read rate
+    (the true rate may be half), else 0.
+    """
+
+    peak_share: float = float("nan")
+    autocorr: float = float("nan")
+    track_agreement: float = float("nan")
+    estimator_agreement: float = float("nan")
+    roi_agreement: float = float("nan")
+    face_valid: float = float("nan")
+    harmonic_ambiguity: float = float("nan")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """A confidence in [0, 1] (``CONFIDENCE_MEANING``), the features it came from and whether it passes."""
+
+    value: float
+    features: ReadingFeatures
+    threshold: float
+    meaning: str = CONFIDENCE_MEANING
+
+    @property
+    def reliable(self) -> bool:
+        return bool(self.value >= self.threshold)
+
+
+def estimator_agreement(hr_bpm: float, others_bpm, *, tol_bpm: float = CONFIDENCE_TOL_BPM) -> float:
+    """Share (0..1) of the finite rates in ``others_bpm`` (bpm) within ``tol_bpm`` of ``hr_bpm``; NaN if none."""
+    o = np.asarray([v for v in np.ravel(np.asarray(others_bpm, dtype=np.float64)) if np.isfinite(v)])
+    if len(o) == 0 or not np.isfinite(hr_bpm):
+        return float("nan")
+    return float(np.mean(np.abs(o - hr_bpm) <= tol_bpm))
+
+
+def roi_rates(values: np.ndarray, *, fs: float, band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> np.ndarray:
+    """Heart rate (bpm) of each ROI of an STMap clip ``values`` (T, R, 3) (raw colour means), one POS wave per ROI
+    read as one window over the whole clip; NaN for an ROI that cannot be read (dark, constant, non-finite)."""
+    from pseudopulse.methods.pos import pos
+
+    fs = check_fs(fs)
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 3 or v.shape[-1] != 3:
+        raise SignalError(f"roi_rates expects STMap values (T, R, 3); got shape {v.shape}")
+    out = np.full(v.shape[1], np.nan)
+    for r in range(v.shape[1]):
+        trace = v[:, r, :]
+        if not np.all(np.isfinite(trace)) or np.any(trace.mean(axis=0) <= 1.0):
+            continue
+        try:
+            w = pos(trace, fs=fs)
+            out[r] = hr_track(w, fs=fs, window_s=len(w) / fs, band_hz=band_hz).hr_bpm[0]
+        except Exception:  # noqa: BLE001 - an unreadable ROI is simply not counted
+            continue
+    return out
+
+
+def roi_agreement(values: np.ndarray, *, fs: float, hr_bpm: float, tol_bpm: float = CONFIDENCE_TOL_BPM,
+                  band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> float:  # fmt: skip
+    """Share (0..1) of the readable ROIs of ``values`` (T, R, 3) whose own rate is within ``tol_bpm`` of
+    ``hr_bpm``. A pulse is spatially coherent over the skin; a motion or noise peak rarely is."""
+    rates = roi_rates(values, fs=fs, band_hz=band_hz)
+    return estimator_agreement(hr_bpm, rates, tol_bpm=tol_bpm)
+
+
+def harmonic_ambiguity(track: HRTrack, hr_bpm: float, *, ratio: float = 0.3) -> float:
+    """1.0 when the mean window spectrum of ``track`` has ≥ ``ratio`` of the power at ``hr_bpm`` within ±tol of
+    ``hr_bpm``/2 (inside the band), else 0.0; NaN when hr/2 is below the band."""
+    bpm = track.freqs_bpm
+    spec = track.mean_spectrum()
+    if hr_bpm / 2 < bpm[0] - track.tol_bpm / 2:
+        return float("nan")
+    at = spec[np.abs(bpm - hr_bpm) <= track.tol_bpm].sum()
+    half = spec[np.abs(bpm - hr_bpm / 2) <= track.tol_bpm].sum()
+    return float(half >= ratio * max(at, 1e-12))
+
+
+def reading_features(
+    track: HRTrack,
+    *,
+    hr_bpm: float | None = None,
+    others_bpm=(),
+    roi_values: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+    tol_bpm: float = CONFIDENCE_TOL_BPM,
+) -> ReadingFeatures:
+    """Features of the reading ``hr_bpm`` (default: the track's median) made from ``track`` (the wave's windows),
+    ``others_bpm`` (rates of independent estimators on the same span), ``roi_values`` (STMap values (T, R, 3) of
+    the span, sampled at ``track.fs``) and ``valid`` ((T,) bool, face found)."""
+    hr = track.median_hr_bpm if hr_bpm is None else float(hr_bpm)
+    roi = float("nan")
+    if roi_values is not None:
+        roi = roi_agreement(roi_values, fs=track.fs, hr_bpm=hr, tol_bpm=tol_bpm, band_hz=track.band_hz)
+    return ReadingFeatures(
+        peak_share=float(np.mean(track.peak_share)),
+        autocorr=float(np.nanmean(track.autocorr)) if np.any(np.isfinite(track.autocorr)) else float("nan"),
+        track_agreement=float(np.mean(np.abs(track.peak_bpm - hr) <= tol_bpm)),
+        estimator_agreement=estimator_agreement(hr, others_bpm, tol_bpm=tol_bpm),
+        roi_agreement=roi,
+        face_valid=float("nan") if valid is None else float(np.mean(np.asarray(valid, bool))),
+        harmonic_ambiguity=harmonic_ambiguity(track, hr),
+    )
+
+
+def _sigmoid(z: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def confidence_from_features(
+    features: ReadingFeatures,
+    *,
+    coef: dict | None = None,
+    intercept: float | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Confidence:
+    """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map.
+
+    A feature that is NaN (not available) contributes its training centre (zero log-odds); a face found on
+    fewer than half the frames caps the confidence at 0 (no reading without a face)."""
+    coef = COEF if coef is None else coef
+    z = INTERCEPT if intercept is None else float(intercept)
+    d = features.as_dict()
+    for name, c in coef.items():
+        v = d[name]
+        if np.isfinite(v):
+            z += c * (v - CENTRE[name]) / SCALE[name]
+    value = _sigmoid(z)
+    if np.isfinite(features.face_valid) and features.face_valid < 0.5:
+        value = 0.0
+    return Confidence(value=value, features=features, threshold=float(threshold))
+
+
+def window_confidence(track: HRTrack) -> np.ndarray:
+    """(K,) per-window confidence in [0, 1] from the spectral feature alone (each window's ``peak_share`` through
+    the fitted map, the other features at their centre): the same meaning as ``confidence_from_features``, with
+    less information, so use it to shade a track, not to accept a reading."""
+    c = COEF.get("peak_share", 0.0)
+    z = INTERCEPT + c * (track.peak_share - CENTRE.get("peak_share", 0.5)) / SCALE.get("peak_share", 1.0)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def reading_confidence(
+    wave: np.ndarray,
+    *,
+    fs: float,
+    others: dict | None = None,
+    roi_values: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+    hr_bpm: float | None = None,
+    window_s: float = 10.0,
+    band_hz: tuple[float, float] = DEFAULT_BAND_HZ,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Confidence:
+    """One call: confidence of the reading ``hr_bpm`` (default: the median of ``wave``'s track) of ``wave`` (T,)
+    at ``fs`` Hz. ``others``: {name: wave (T,)} of independent estimators on the same span (each read as one
+    ``window_s`` track median). ``roi_values`` (T, R, 3) and ``valid`` (T,) from the STMap of the span."""
+    track = hr_track(wave, fs=fs, window_s=window_s, band_hz=band_hz)
+    other_rates = []
+    for w in (others or {}).values():
+        if w is not None:
+            other_rates.append(hr_track(w, fs=fs, window_s=window_s, band_hz=band_hz).median_hr_bpm)
+    feats = reading_features(track, hr_bpm=hr_bpm, others_bpm=other_rates, roi_values=roi_values, valid=valid)
+    return confidence_from_features(feats, threshold=threshold)
+
+
+# ------------------------------------------------------------------------------------------------ HRV gating
+HRV_MIN_BEATS = 20
+HRV_MIN_DURATION_S = 20.0  # vitallens: HRV needs >= 20 s
+HRV_IBI_RANGE_MS = (300.0, 2000.0)  # 30-200 bpm
+HRV_MAX_OUTLIER_SHARE = 0.10  # IBIs more than 30 % from the median (missed / extra beats)
+HRV_OUTLIER_REL = 0.30
+HRV_MAX_RATE_MISMATCH_BPM = 5.0  # beat-derived mean HR vs the spectral reading
+HRV_MIN_CONFIDENCE = 0.8
+HRV_MIN_SNR_DB = 0.0
+
+
+@dataclass(frozen=True)
+class HRVCheck:
+    name: str
+    passed: bool
+    value: float
+    rule: str
+
+
+@dataclass(frozen=True)
+class HRVQuality:
+    """Whether an HRV figure (SDNN, RMSSD) may be reported from a beat series, and which checks failed."""
+
+    ok: bool
+    checks: tuple[HRVCheck, ...] = field(default_factory=tuple)
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.checks if not c.passed)
+
+    def reason(self) -> str:
+        """One line naming every failed check with its value and rule ('' when ok)."""
+        return "; ".join(f"{c.name}: {c.value:.3g} (needs {c.rule})" for c in self.checks if not c.passed)
+
+
+def hrv_quality(
+    peak_times_s: np.ndarray,
+    *,
+    duration_s: float | None = None,
+    hr_bpm: float | None = None,
+    confidence: float | None = None,
+    snr_db: float | None = None,
+    min_beats: int = HRV_MIN_BEATS,
+    min_duration_s: float = HRV_MIN_DURATION_S,
+    ibi_range_ms: tuple[float, float] = HRV_IBI_RANGE_MS,
+    max_outlier_share: float = HRV_MAX_OUTLIER_SHARE,
+    max_rate_mismatch_bpm: float = HRV_MAX_RATE_MISMATCH_BPM,
+    min_confidence: float = HRV_MIN_CONFIDENCE,
+    min_snr_db: float = HRV_MIN_SNR_DB,
+) -> HRVQuality:
+    """Checks an HRV figure must pass, from systolic peak times ``peak_times_s`` (s; e.g. ``Beats.peak_times_s``).
+
+    Checks (each reported with its value; all must pass): ``beats`` ≥ ``min_beats``; ``duration`` (s, default the
+    span of the beats) ≥ ``min_duration_s``; ``ibi_range`` every inter-beat interval in ``ibi_range_ms``;
+    ``ibi_outliers`` share of IBIs more than 30 % from the median IBI ≤ ``max_outlier_share`` (a missed or an
+    extra beat makes an IBI ~2× or ~0.5× and inflates RMSSD, as NeuroKit users report); ``rate_match`` (only
+    with ``hr_bpm``) |60000/mean IBI − hr_bpm| ≤ ``max_rate_mismatch_bpm``; ``confidence`` (only when given) ≥
+    ``min_confidence``; ``snr`` (only when given, dB) ≥ ``min_snr_db``."""
+    t = np.sort(np.asarray(peak_times_s, dtype=np.float64).ravel())
+    t = t[np.isfinite(t)]
+    ibi = np.diff(t) * 1000.0
+    checks = [HRVCheck("beats", len(t) >= min_beats, float(len(t)), f">= {min_beats} beats")]
+    dur = float(duration_s) if duration_s is not None else (float(t[-1] - t[0]) if len(t) > 1 else 0.0)
+    checks.append(HRVCheck("duration", dur >= min_duration_s, dur, f">= {min_duration_s:g} s"))
+    if len(ibi):
+        out_of_range = float(np.mean((ibi < ibi_range_ms[0]) | (ibi > ibi_range_ms[1])))
+        med = float(np.median(ibi))
+        outliers = float(np.mean(np.abs(ibi - med) > HRV_OUTLIER_REL * med))
+    else:
+        out_of_range, outliers = 1.0, 1.0
+    checks.append(HRVCheck("ibi_range", out_of_range == 0.0, out_of_range,
+                           f"every IBI in {ibi_range_ms[0]:g}-{ibi_range_ms[1]:g} ms (value: share outside)"))  # fmt: skip
+    checks.append(HRVCheck("ibi_outliers", outliers <= max_outlier_share, outliers,
+                           f"<= {max_outlier_share:g} of IBIs > 30 % from the median"))  # fmt: skip
+    if hr_bpm is not None:
+        mism = abs(60000.0 / np.mean(ibi) - float(hr_bpm)) if len(ibi) else float("inf")
+        checks.append(HRVCheck("rate_match", mism <= max_rate_mismatch_bpm, float(mism),
+                               f"beat rate within {max_rate_mismatch_bpm:g} bpm of the spectral HR"))  # fmt: skip
+    if confidence is not None:
+        checks.append(HRVCheck("confidence", float(confidence) >= min_confidence, float(confidence),
+                               f">= {min_confidence:g}"))  # fmt: skip
+    if snr_db is not None:
+        checks.append(HRVCheck("snr", float(snr_db) >= min_snr_db, float(snr_db), f">= {min_snr_db:g} dB"))
+    return HRVQuality(ok=all(c.passed for c in checks), checks=tuple(checks))
