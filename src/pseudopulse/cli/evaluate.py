@@ -14,6 +14,7 @@ from pseudopulse.stmap.cache import DEFAULT_CACHE_DIR
 from pseudopulse.predictors import predictor_help
 from pseudopulse.cli.common import console, err_console, run_cli
 from pseudopulse.signal import DEFAULT_BAND_HZ
+from pseudopulse.signal.confidence import DEFAULT_THRESHOLD
 
 
 @contextlib.contextmanager
@@ -78,6 +79,8 @@ def evaluate(
     workers: Optional[int] = typer.Option(None, help="Worker processes (default min(2, CPUs)); 1 = in process."),
     cache_dir: Path = typer.Option(DEFAULT_CACHE_DIR, "--cache-dir", help="STMap cache folder (re-runs skip decoding)."),
     limit: Optional[int] = typer.Option(None, help="Score only the first N selected recordings (quick look)."),
+    min_confidence: float = typer.Option(DEFAULT_THRESHOLD, "--min-confidence", min=0.0, max=1.0, help="Clips at or above this confidence count as reliable (coverage, MAE of reliable clips)."),
+    confidence: bool = typer.Option(True, "--confidence/--no-confidence", help="Judge every clip's confidence (adds the trust table and figure)."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write figures/*.png."),
     json_out: bool = typer.Option(False, "--json", help="Print the results JSON on stdout."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
@@ -98,7 +101,8 @@ def evaluate(
     recs = sel.recordings[:limit] if limit else sel.recordings
     out = out or Path("results") / f"eval-{ds.name}-{pred.name}"
     split_path = write_split(out / "split.json", sel.split)
-    config = EvalConfig(clip_s=clip_s, band_hz=tuple(band), roi=roi, cache_dir=str(cache_dir), per_clip=per_clip, model=model_file)
+    config = EvalConfig(clip_s=clip_s, band_hz=tuple(band), roi=roi, cache_dir=str(cache_dir), per_clip=per_clip, model=model_file,
+                        confidence=confidence, min_confidence=min_confidence)  # fmt: skip
     err_console.print(
         f"evaluating {pred.name} on {len(recs)} {ds.name} recording(s) ({sel.subset} of {sel.split.protocol}); "
         f"split written to {split_path}",

@@ -127,12 +127,40 @@ def plot_robustness(crfs: Sequence[int], rmse_mean: Sequence[float], rmse_std: S
     return _save(fig, Path(path))
 
 
+def plot_trust(result: EvalResult, path: str | Path) -> Path:
+    """Reliability diagram (share of clips within 5 bpm per confidence bin against the bin's mean confidence) and
+    coverage–error curve (MAE of the clips kept, most confident first, against the share kept)."""
+    t = result.trust
+    plt = _plt()
+    fig, (ax_r, ax_c) = plt.subplots(1, 2, figsize=(9, 3.8), constrained_layout=True)
+    ax_r.plot([0, 1], [0, 1], color="0.7", ls="--", lw=1, label="calibrated")
+    mc = [b[3] for b in t.bins]
+    ax_r.plot(mc, [b[4] for b in t.bins], "o-", color="tab:blue", label="measured")
+    for b in t.bins:
+        ax_r.annotate(str(b[2]), (b[3], b[4]), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax_r.set_xlim(0, 1), ax_r.set_ylim(0, 1.05)
+    ax_r.set_xlabel("confidence (bin mean)")
+    ax_r.set_ylabel("share of clips within 5 bpm")
+    ax_r.set_title("reliability (n per bin)", fontsize=9)
+    ax_r.legend(fontsize=8, loc="lower right")
+    share, mae = zip(*t.curve)
+    ax_c.plot(share, mae, color="tab:red")
+    ax_c.axvline(t.coverage, color="0.5", ls=":", label=f"--min-confidence {t.min_confidence:.2f}")
+    ax_c.set_xlabel("share of clips kept (most confident first)")
+    ax_c.set_ylabel("MAE of the kept clips (bpm)")
+    ax_c.set_title(f"coverage–error ({result.method})", fontsize=9)
+    ax_c.legend(fontsize=8)
+    return _save(fig, Path(path))
+
+
 def write_figures(result: EvalResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write waves.png, bland_altman.png and scatter.png under ``out_dir/figures``."""
+    """Write waves.png, bland_altman.png, scatter.png and (with confidences) trust.png under ``out_dir/figures``."""
     fig_dir = Path(out_dir) / "figures"
     out = {}
     if result.clips:
         out["waves"] = plot_waves(result, fig_dir / "waves.png")
         out["bland_altman"] = plot_bland_altman(result, fig_dir / "bland_altman.png")
         out["scatter"] = plot_scatter(result, fig_dir / "scatter.png")
+    if result.trust is not None:
+        out["trust"] = plot_trust(result, fig_dir / "trust.png")
     return out

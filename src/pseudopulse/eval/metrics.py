@@ -111,3 +111,51 @@ def paired_mae_difference(
                     n_resamples=n_resamples, method="percentile", random_state=np.random.default_rng(seed))  # fmt: skip
     ci = res.confidence_interval
     return MAEDifference(float(sums.sum() / counts.sum()), float(ci.low), float(ci.high), confidence, int(a.size), n_groups)
+
+
+@dataclass(frozen=True)
+class TrustMetrics:
+    """How the confidence sorts readings (errors |e| in bpm, confidence 0..1, threshold ``min_confidence``):
+    ``coverage`` share of readings marked reliable; ``mae_reliable`` / ``within5_reliable`` over those; the worst
+    reliable error; ``within5_all`` over every reading; the reliability table ``bins`` [(low, high, n, mean
+    confidence, share within 5 bpm)] and the coverage–error curve ``curve`` [(share kept, MAE of kept)], readings
+    kept from the most confident down."""
+
+    n: int
+    min_confidence: float
+    coverage: float
+    n_reliable: int
+    mae_reliable: float
+    within5_reliable: float
+    max_error_reliable: float
+    within5_all: float
+    bins: list
+    curve: list
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def trust_metrics(abs_error_bpm, confidence, min_confidence: float, *, tol_bpm: float = 5.0,
+                  edges=(0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)) -> TrustMetrics:  # fmt: skip
+    """``TrustMetrics`` of readings with absolute errors ``abs_error_bpm`` (N,) and confidences (N,)."""
+    e = np.abs(np.asarray(abs_error_bpm, dtype=np.float64).ravel())
+    c = np.asarray(confidence, dtype=np.float64).ravel()
+    if e.shape != c.shape or e.size == 0:
+        raise SignalError(f"trust metrics need one confidence per error; got {e.size} errors, {c.size} confidences")
+    c = np.nan_to_num(c, nan=0.0)
+    keep = c >= min_confidence
+    bins = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (c >= lo) & ((c < hi) | (hi >= 1.0))
+        if m.any():
+            bins.append((lo, hi, int(m.sum()), float(c[m].mean()), float(np.mean(e[m] <= tol_bpm))))
+    order = np.argsort(-c, kind="stable")
+    curve = [(float(k / e.size), float(np.mean(e[order[:k]]))) for k in range(1, e.size + 1)]
+    return TrustMetrics(
+        n=int(e.size), min_confidence=float(min_confidence), coverage=float(keep.mean()), n_reliable=int(keep.sum()),
+        mae_reliable=float(e[keep].mean()) if keep.any() else float("nan"),
+        within5_reliable=float(np.mean(e[keep] <= tol_bpm)) if keep.any() else float("nan"),
+        max_error_reliable=float(e[keep].max()) if keep.any() else float("nan"),
+        within5_all=float(np.mean(e <= tol_bpm)), bins=bins, curve=curve,
+    )  # fmt: skip

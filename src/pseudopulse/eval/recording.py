@@ -24,6 +24,7 @@ from pseudopulse.errors import DatasetError, PseudopulseError, SignalError
 from pseudopulse.eval.clips import cut_clips, true_clip_hr
 from pseudopulse.predictors import Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, estimate_hr, snr_db
+from pseudopulse.signal.confidence import DEFAULT_THRESHOLD
 
 REGULAR_TOLERANCE = 0.05
 PSEUDO_METHOD = "2sr"
@@ -46,6 +47,8 @@ class EvalConfig:
     eval_fs: float | None = None
     keep_pseudo: bool = True
     model: str | None = None  # model file for the predictor "model" (None: the shipped weights)
+    confidence: bool = True  # judge every clip (pseudopulse.reading.assess): confidence and coverage metrics
+    min_confidence: float = DEFAULT_THRESHOLD  # a clip at or above this confidence counts as reliable
     keep_waves_for: int = 64  # recordings whose waves are kept for the figures (memory stays bounded)
 
 
@@ -61,6 +64,7 @@ class ClipResult:
     hr_pred_bpm: float
     hr_true_bpm: float
     snr_db: float  # SNR of the predicted wave against the true HR
+    confidence: float = float("nan")  # estimated P(|error| <= 5 bpm), label-free (pseudopulse.reading.assess)
 
     @property
     def error_bpm(self) -> float:
@@ -94,6 +98,22 @@ class RecordingResult:
 
 
 # ---------------------------------------------------------------------------------------------- one recording
+def _clip_confidence(clip_map, wave, hr_bpm: float, predictor_name: str, config: EvalConfig, clip_s: float,
+                     name: str, index: int) -> float:  # fmt: skip
+    """The label-free confidence of one clip's reading, judged as ``predict`` judges a reading (NaN, with a
+    warning, where the evidence cannot be gathered)."""
+    from pseudopulse.reading import assess
+
+    t = clip_map.timestamps_s
+    try:
+        return float(assess(clip_map, wave, (len(t) - 1) / (t[-1] - t[0]), hr_bpm, predictor_name,
+                            band_hz=config.band_hz, min_confidence=config.min_confidence, window_s=clip_s,
+                            wave_t_s=t).confidence.value)  # fmt: skip
+    except PseudopulseError as e:
+        warnings.warn(f"{name}: clip {index}: no confidence ({e})", stacklevel=2)
+        return float("nan")
+
+
 def _eval_grid(stmap, eval_fs: float | None):
     regular = stmap.is_uniform(REGULAR_TOLERANCE)
     if eval_fs is None and regular:
@@ -188,7 +208,10 @@ def score_stmap(
             fs=fs, source=source, band_hz=config.band_hz,
         )  # fmt: skip
         snr = snr_db(est.wave, fs, hr_true)
-        result.clips.append(ClipResult(c.recording, c.subject_id, c.index, c.start_s, c.end_s, est.hr_bpm, hr_true, snr))
+        conf = _clip_confidence(grid_map.slice(c.start, c.stop), wave[c.start : c.stop], est.hr_bpm, pred.name, config,
+                                clip_s, name, c.index) if config.confidence else float("nan")  # fmt: skip
+        result.clips.append(ClipResult(c.recording, c.subject_id, c.index, c.start_s, c.end_s, est.hr_bpm, hr_true, snr,
+                                       conf))  # fmt: skip
         if frame_level and aligned.hr_bpm is not None:
             frame_pred.append(np.full(b - a, est.hr_bpm))
             frame_true.append(aligned.hr_bpm[a:b])

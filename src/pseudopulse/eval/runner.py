@@ -26,7 +26,7 @@ import numpy as np
 
 from pseudopulse.datasets.base import Dataset, Recording
 from pseudopulse.errors import DatasetError, PseudopulseError
-from pseudopulse.eval.metrics import HRMetrics, hr_metrics
+from pseudopulse.eval.metrics import HRMetrics, TrustMetrics, hr_metrics, trust_metrics
 from pseudopulse.eval.recording import ClipResult, EvalConfig, RecordingResult, evaluate_recording
 from pseudopulse.predictors import Predictor, resolve_predictor
 
@@ -47,6 +47,7 @@ class EvalResult:
     metrics: HRMetrics | None
     frame_metrics: HRMetrics | None = None
     group_metrics: dict = field(default_factory=dict)
+    trust: TrustMetrics | None = None  # coverage, MAE of reliable clips, reliability bins, coverage-error curve
 
     @property
     def clips(self) -> list[ClipResult]:
@@ -67,6 +68,7 @@ class EvalResult:
             "metrics": None if self.metrics is None else self.metrics.as_dict(),
             "frame_metrics": None if self.frame_metrics is None else self.frame_metrics.as_dict(),
             "group_metrics": {k: v.as_dict() for k, v in self.group_metrics.items()},
+            "trust": None if self.trust is None else self.trust.as_dict(),
             "clips": [dataclasses.asdict(c) for c in self.clips],
             "recordings": [
                 {"name": r.name, "subject_id": r.subject_id, "n_clips": len(r.clips), "fs": r.fs,
@@ -273,6 +275,9 @@ def evaluate(
     fr = [r for r in res_list if r.frame_pred_bpm is not None]
     if dataset.frame_level and fr:
         frame_metrics = hr_metrics(np.concatenate([r.frame_pred_bpm for r in fr]), np.concatenate([r.frame_true_bpm for r in fr]))
+    trust = None
+    if config.confidence and clips:
+        trust = trust_metrics([c.error_bpm for c in clips], [c.confidence for c in clips], config.min_confidence)
     group_metrics = {}
     if groups:
         for g in sorted(set(groups.values())):
@@ -285,10 +290,10 @@ def evaluate(
         "per_clip": config.per_clip, "clip_offset_s": config.clip_offset_s,
         "eval_fs": config.eval_fs or dataset.eval_fs, "gt_hr_source": dataset.hr_source,
         "hr_estimator": "pseudopulse.signal.estimate_hr (detrend + Butterworth-2 band-pass + PSD peak)",
-        "model": config.model,
+        "model": config.model, "min_confidence": config.min_confidence if config.confidence else None,
     }  # fmt: skip
     return EvalResult(
         dataset=dataset.name, root=str(dataset.root), method=name, protocol=protocol, subset=subset,
         split_rule=split_rule, settings=settings, recordings=res_list, metrics=metrics,
-        frame_metrics=frame_metrics, group_metrics=group_metrics,
+        frame_metrics=frame_metrics, group_metrics=group_metrics, trust=trust,
     )  # fmt: skip

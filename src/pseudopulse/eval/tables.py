@@ -91,10 +91,36 @@ def to_markdown(result: EvalResult) -> str:
     ]
     for r in table_rows(result):
         lines.append(f"| {r['method']} | {r['source']} | " + " | ".join(_fmt(r.get(k), k) for k, _ in COLUMNS) + " |")
+    lines += trust_lines(result)
     if result.failures:
         lines += ["", f"Failed recordings ({len(result.failures)}), excluded:"]
         lines += [f"- {n}: {e}" for n, e in result.failures]
     return "\n".join(lines) + "\n"
+
+
+def trust_lines(result: EvalResult) -> list[str]:
+    """Markdown: accuracy with and without abstention, and the reliability table of the clips' confidence."""
+    t = result.trust
+    if t is None:
+        return []
+    pct = lambda v: "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.0f} %"  # noqa: E731
+    lines = [
+        "",
+        f"Confidence (estimated probability that a clip's HR is within 5 bpm; label-free) at --min-confidence "
+        f"{t.min_confidence:.2f}: {t.n_reliable} of {t.n} clips reliable (coverage {pct(t.coverage)}).",
+        "",
+        "| clips | n | MAE | within 5 bpm | largest error |",
+        "|---|---:|---:|---:|---:|",
+        f"| all | {t.n} | {_fmt(result.metrics.mae, 'mae')} | {pct(t.within5_all)} | "
+        f"{max(abs(c.error_bpm) for c in result.clips):.1f} |",
+        f"| reliable | {t.n_reliable} | {_fmt(t.mae_reliable, 'mae')} | {pct(t.within5_reliable)} | "
+        f"{_fmt(t.max_error_reliable, 'mae')} |",
+        "",
+        "| confidence | n | mean confidence | within 5 bpm |",
+        "|---|---:|---:|---:|",
+    ]  # fmt: skip
+    lines += [f"| {lo:.1f}–{hi:.1f} | {n} | {mc:.2f} | {pct(w)} |" for lo, hi, n, mc, w in t.bins]
+    return lines
 
 
 def to_csv(result: EvalResult) -> str:
@@ -109,10 +135,11 @@ def to_csv(result: EvalResult) -> str:
 def clips_csv(result: EvalResult) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["recording", "subject_id", "clip", "start_s", "end_s", "hr_pred_bpm", "hr_true_bpm", "error_bpm", "snr_db"])
+    w.writerow(["recording", "subject_id", "clip", "start_s", "end_s", "hr_pred_bpm", "hr_true_bpm", "error_bpm", "snr_db",
+                "confidence"])  # fmt: skip
     for c in result.clips:
         w.writerow([c.recording, c.subject_id, c.index, f"{c.start_s:.3f}", f"{c.end_s:.3f}", f"{c.hr_pred_bpm:.2f}",
-                    f"{c.hr_true_bpm:.2f}", f"{c.error_bpm:.2f}", f"{c.snr_db:.2f}"])  # fmt: skip
+                    f"{c.hr_true_bpm:.2f}", f"{c.error_bpm:.2f}", f"{c.snr_db:.2f}", f"{c.confidence:.3f}"])  # fmt: skip
     return buf.getvalue()
 
 

@@ -13,8 +13,9 @@ Refit with::
     cd <repo> && PYTHONPATH=src python experiments/trust/fit_confidence.py  # prints COEF and INTERCEPT
 
 Every feature is computed from the signals a reading already has: the spectra of its own wave (``HRTrack``), the
-rates that independent estimators (POS, CHROM, 2SR waves of the same STMap) read from the same span, the STMap's
-per-ROI colour traces, and the face-found mask. Nothing reads a label.
+rates that independent estimators (POS, CHROM, 2SR waves of the same STMap) read from the same span, the rates of
+the STMap's skin ROIs read one by one, and the face-found mask. Nothing reads a label. ``pseudopulse.reading``
+gathers them for a prediction; this module only maps features to a confidence.
 
 Contract: waves ``(T,)``, STMap values ``(T, R, 3)`` raw colour means, time on axis 0, ``fs`` in Hz, rates in bpm.
 """
@@ -95,36 +96,6 @@ def estimator_agreement(hr_bpm: float, others_bpm, *, tol_bpm: float = CONFIDENC
     return float(np.mean(np.abs(o - hr_bpm) <= tol_bpm))
 
 
-def roi_rates(values: np.ndarray, *, fs: float, band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> np.ndarray:
-    """Heart rate (bpm) of each ROI of an STMap clip ``values`` (T, R, 3) (raw colour means), one POS wave per ROI
-    read as one window over the whole clip; NaN for an ROI that cannot be read (dark, constant, non-finite)."""
-    from pseudopulse.methods.pos import pos
-
-    fs = check_fs(fs)
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim != 3 or v.shape[-1] != 3:
-        raise SignalError(f"roi_rates expects STMap values (T, R, 3); got shape {v.shape}")
-    out = np.full(v.shape[1], np.nan)
-    for r in range(v.shape[1]):
-        trace = v[:, r, :]
-        if not np.all(np.isfinite(trace)) or np.any(trace.mean(axis=0) <= 1.0):
-            continue
-        try:
-            w = pos(trace, fs=fs)
-            out[r] = hr_track(w, fs=fs, window_s=len(w) / fs, band_hz=band_hz).hr_bpm[0]
-        except Exception:  # noqa: BLE001 - an unreadable ROI is simply not counted
-            continue
-    return out
-
-
-def roi_agreement(values: np.ndarray, *, fs: float, hr_bpm: float, tol_bpm: float = CONFIDENCE_TOL_BPM,
-                  band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> float:  # fmt: skip
-    """Share (0..1) of the readable ROIs of ``values`` (T, R, 3) whose own rate is within ``tol_bpm`` of
-    ``hr_bpm``. A pulse is spatially coherent over the skin; a motion or noise peak rarely is."""
-    rates = roi_rates(values, fs=fs, band_hz=band_hz)
-    return estimator_agreement(hr_bpm, rates, tol_bpm=tol_bpm)
-
-
 def harmonic_ambiguity(track: HRTrack, hr_bpm: float, *, ratio: float = 0.3) -> float:
     """1.0 when the mean window spectrum of ``track`` has ≥ ``ratio`` of the power at ``hr_bpm`` within ±tol of
     ``hr_bpm``/2 (inside the band), else 0.0; NaN when hr/2 is below the band."""
@@ -142,17 +113,16 @@ def reading_features(
     *,
     hr_bpm: float | None = None,
     others_bpm=(),
-    roi_values: np.ndarray | None = None,
+    roi_bpm=None,
     valid: np.ndarray | None = None,
     tol_bpm: float = CONFIDENCE_TOL_BPM,
 ) -> ReadingFeatures:
     """Features of the reading ``hr_bpm`` (default: the track's median) made from ``track`` (the wave's windows),
-    ``others_bpm`` (rates of independent estimators on the same span), ``roi_values`` (STMap values (T, R, 3) of
-    the span, sampled at ``track.fs``) and ``valid`` ((T,) bool, face found)."""
+    ``others_bpm`` (rates of independent estimators on the same span), ``roi_bpm`` (the rate each skin ROI of the
+    span reads on its own; a pulse is spatially coherent over the skin, a motion or noise peak rarely is) and
+    ``valid`` ((T,) bool, face found)."""
     hr = track.median_hr_bpm if hr_bpm is None else float(hr_bpm)
-    roi = float("nan")
-    if roi_values is not None:
-        roi = roi_agreement(roi_values, fs=track.fs, hr_bpm=hr, tol_bpm=tol_bpm, band_hz=track.band_hz)
+    roi = float("nan") if roi_bpm is None else estimator_agreement(hr, roi_bpm, tol_bpm=tol_bpm)
     return ReadingFeatures(
         peak_share=float(np.mean(track.peak_share)),
         autocorr=float(np.nanmean(track.autocorr)) if np.any(np.isfinite(track.autocorr)) else float("nan"),
@@ -164,8 +134,15 @@ def reading_features(
     )
 
 
-def _sigmoid(z: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-z)))
+def logistic_confidence(features: dict, *, coef: dict | None = None, intercept: float | None = None) -> np.ndarray:
+    """The fitted map, elementwise: ``features`` holds an array (or a number) for each name in ``coef`` (default
+    ``COEF``); a NaN value (not measurable: every other estimator or ROI failed) counts as 0, no support."""
+    coef = COEF if coef is None else coef
+    z = np.asarray(INTERCEPT if intercept is None else float(intercept), dtype=np.float64)
+    for name, c in coef.items():
+        v = np.nan_to_num(np.asarray(features[name], dtype=np.float64), nan=0.0)
+        z = z + c * (v - CENTRE[name]) / SCALE[name]
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def confidence_from_features(
@@ -175,54 +152,24 @@ def confidence_from_features(
     intercept: float | None = None,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> Confidence:
-    """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map.
-
-    A feature that is NaN (not available) contributes its training centre (zero log-odds); a face found on
-    fewer than half the frames caps the confidence at 0 (no reading without a face)."""
-    coef = COEF if coef is None else coef
-    z = INTERCEPT if intercept is None else float(intercept)
-    d = features.as_dict()
-    for name, c in coef.items():
-        v = d[name]
-        if np.isfinite(v):
-            z += c * (v - CENTRE[name]) / SCALE[name]
-    value = _sigmoid(z)
+    """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map
+    (``logistic_confidence``); a face found on fewer than half the frames caps it at 0 (no reading without a face)."""
+    value = float(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept))
     if np.isfinite(features.face_valid) and features.face_valid < 0.5:
         value = 0.0
     return Confidence(value=value, features=features, threshold=float(threshold))
 
 
-def window_confidence(track: HRTrack) -> np.ndarray:
-    """(K,) per-window confidence in [0, 1] from the spectral feature alone (each window's ``peak_share`` through
-    the fitted map, the other features at their centre): the same meaning as ``confidence_from_features``, with
-    less information, so use it to shade a track, not to accept a reading."""
-    c = COEF.get("peak_share", 0.0)
-    z = INTERCEPT + c * (track.peak_share - CENTRE.get("peak_share", 0.5)) / SCALE.get("peak_share", 1.0)
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def reading_confidence(
-    wave: np.ndarray,
-    *,
-    fs: float,
-    others: dict | None = None,
-    roi_values: np.ndarray | None = None,
-    valid: np.ndarray | None = None,
-    hr_bpm: float | None = None,
-    window_s: float = 10.0,
-    band_hz: tuple[float, float] = DEFAULT_BAND_HZ,
-    threshold: float = DEFAULT_THRESHOLD,
-) -> Confidence:
-    """One call: confidence of the reading ``hr_bpm`` (default: the median of ``wave``'s track) of ``wave`` (T,)
-    at ``fs`` Hz. ``others``: {name: wave (T,)} of independent estimators on the same span (each read as one
-    ``window_s`` track median). ``roi_values`` (T, R, 3) and ``valid`` (T,) from the STMap of the span."""
-    track = hr_track(wave, fs=fs, window_s=window_s, band_hz=band_hz)
-    other_rates = []
-    for w in (others or {}).values():
-        if w is not None:
-            other_rates.append(hr_track(w, fs=fs, window_s=window_s, band_hz=band_hz).median_hr_bpm)
-    feats = reading_features(track, hr_bpm=hr_bpm, others_bpm=other_rates, roi_values=roi_values, valid=valid)
-    return confidence_from_features(feats, threshold=threshold)
+def window_confidence(track: HRTrack, *, estimator_agreement: np.ndarray, roi_agreement: np.ndarray,
+                      face_valid: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """(K,) confidence of each window of ``track`` (the same meaning and map as a whole reading): its own
+    ``peak_share`` with the per-window ``estimator_agreement`` and ``roi_agreement`` (K,) shares; windows where a
+    face was found on fewer than half the frames (``face_valid`` (K,) shares) get 0."""
+    value = logistic_confidence({"peak_share": track.peak_share, "estimator_agreement": estimator_agreement,
+                                 "roi_agreement": roi_agreement})  # fmt: skip
+    if face_valid is not None:
+        value = np.where(np.asarray(face_valid) < 0.5, 0.0, value)
+    return np.asarray(value, dtype=np.float64)
 
 
 # ------------------------------------------------------------------------------------------------ HRV gating

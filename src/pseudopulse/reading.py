@@ -1,0 +1,245 @@
+"""A reading: the heart rate of an STMap by one predictor, its HR track, and how far each can be believed.
+
+``read_stmap(stmap, predictor)`` -> ``Reading``:
+
+1. the predictor's wave on a uniform grid, read by ``signal.estimate_hr`` (the one read-out, also used for ground
+   truth): ``hr_bpm`` and ``snr_db``;
+2. an HR track of the same wave over sliding windows (``window_s`` long, ``hop_s`` apart; a Viterbi path through the
+   window spectra, ``signal.track``);
+3. independent evidence from the same span: the rates the other estimators (``CONFIDENCE_ESTIMATORS``: POS, CHROM,
+   2SR) read, and the rate each skin ROI of the STMap reads on its own (POS per block), window by window;
+4. a confidence (``signal.confidence``: the estimated probability that a reading is within 5 bpm of a contact PPG)
+   for the whole reading and for every window, ``reliable`` (confidence >= ``min_confidence``) and, when it is not,
+   the reasons in plain words.
+
+``assess`` is steps 2–4 for any wave of an STMap (the evaluation judges each clip with it). Rates in bpm, times in s.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from pseudopulse.errors import PseudopulseError, SignalError
+from pseudopulse.methods.pos import pos
+from pseudopulse.predictors import Predictor, resolve_predictor
+from pseudopulse.signal import DEFAULT_BAND_HZ, estimate_hr, uniform_times
+from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD,
+                                           Confidence, ReadingFeatures, confidence_from_features, window_confidence)  # fmt: skip
+from pseudopulse.signal.track import HRTrack, hr_track
+
+CONFIDENCE_ESTIMATORS = ("pos", "chrom", "2sr")  # independent rates a reading is checked against
+MIN_COLOUR_SPREAD = 0.5  # skin-mean channel differences (0..255) below this everywhere: the video has no colour
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One predictor's reading of an STMap: ``hr_bpm`` with its ``confidence`` (``CONFIDENCE_MEANING``), the wave
+    it came from on the uniform grid ``t_s`` (rate ``fs`` Hz), the HR ``track`` with one confidence per window, and
+    the rates of the independent estimators (``estimator_bpm``)."""
+
+    hr_bpm: float
+    snr_db: float
+    confidence: Confidence
+    t_s: np.ndarray  # (N,) s, uniform grid of the wave
+    fs: float  # Hz
+    wave: np.ndarray  # (N,) raw predictor wave on t_s
+    track: HRTrack
+    track_confidence: np.ndarray  # (K,) confidence of each window of the track
+    estimator_bpm: dict
+
+    @property
+    def reliable(self) -> bool:
+        return self.confidence.reliable
+
+    def reasons(self) -> list[str]:
+        """Why the reading is not reliable, in plain words (empty when it is)."""
+        return unreliable_reasons(self.confidence, self.hr_bpm, self.estimator_bpm, self.track)
+
+
+def check_colour(stmap, source: str = "") -> None:
+    """Refuse an STMap whose skin has no colour (R, G and B equal in every frame: a grayscale video); the pulse is a
+    colour change, so such a video gives a rate of noise."""
+    mean = np.asarray(stmap.skin_mean, dtype=np.float64)
+    ok = np.all(np.isfinite(mean), axis=1)
+    if ok.any():
+        spread = np.abs(mean[ok] - mean[ok].mean(axis=1, keepdims=True)).max()
+        if spread < MIN_COLOUR_SPREAD:
+            raise SignalError(
+                f"{source or 'video'}: the skin has no colour (R, G and B equal in every frame: a grayscale video); "
+                "rPPG reads the pulse from colour changes, so record or export the video in colour"
+            )
+
+
+def _grid(stmap) -> tuple[np.ndarray, float]:
+    filled = stmap.fill_gaps()
+    return uniform_times(filled.timestamps_s, filled.fs), float(filled.fs)
+
+
+def roi_waves(stmap, t_s: np.ndarray, fs: float) -> np.ndarray:
+    """(N, R) POS wave of every ROI block of ``stmap`` on the uniform grid ``t_s`` (rate ``fs`` Hz); a column of
+    NaN for a block that cannot be read (dark, constant, or POS refuses it)."""
+    filled = stmap.fill_gaps()
+    values = np.asarray(filled.values, dtype=np.float64)
+    out = np.full((len(t_s), values.shape[1]), np.nan)
+    for r in range(values.shape[1]):
+        trace = np.stack([np.interp(t_s, filled.timestamps_s, values[:, r, c]) for c in range(3)], axis=1)
+        if not np.all(np.isfinite(trace)) or np.any(trace.mean(axis=0) <= 1.0):
+            continue
+        try:
+            out[:, r] = pos(trace, fs=fs)
+        except SignalError:
+            continue
+    return out
+
+
+def _wave_rate(wave: np.ndarray, fs: float, band_hz) -> float:
+    if not np.all(np.isfinite(wave)) or np.std(wave) == 0:
+        return float("nan")
+    try:
+        return float(estimate_hr(wave, fs, band_hz).hr_bpm)
+    except SignalError:
+        return float("nan")
+
+
+def _other_waves(stmap, name: str, n: int) -> dict[str, np.ndarray]:
+    """{estimator: its wave on the STMap's uniform grid} for the estimators other than ``name``; one that refuses
+    the span is left out (its absence lowers the agreement share's support)."""
+    out = {}
+    for other in CONFIDENCE_ESTIMATORS:
+        if other == name:
+            continue
+        try:
+            _, w = resolve_predictor(other).uniform_wave(stmap)
+        except PseudopulseError:
+            continue
+        if len(w) == n:
+            out[other] = w
+    return out
+
+
+def _tracks(waves: list[np.ndarray], **track_kw) -> np.ndarray:
+    """(M, K) own PSD peak (bpm) of each readable wave in each track window; (0, K) when none can be read."""
+    rows = [hr_track(w, **track_kw).peak_bpm for w in waves if np.all(np.isfinite(w)) and np.std(w) > 0]
+    return np.array(rows) if rows else np.empty((0, 0))
+
+
+def _share_near(rates_bpm: np.ndarray, target_bpm) -> np.ndarray:
+    """(K,) share of the rows of ``rates_bpm`` (M, K) within 5 bpm of ``target_bpm`` ((K,) or a number); NaN where
+    there is no row (nothing could be read: no support)."""
+    if rates_bpm.size == 0:
+        return np.full(np.shape(np.atleast_1d(target_bpm)), np.nan)
+    return np.mean(np.abs(rates_bpm - target_bpm) <= CONFIDENCE_TOL_BPM, axis=0)
+
+
+def _window_face_share(valid: np.ndarray, t_frames: np.ndarray, track: HRTrack) -> np.ndarray:
+    """(K,) share of the frames inside each track window (``t_frames`` in s from the first frame) with a face."""
+    half = track.window_s / 2
+    inside = [(t_frames >= c - half) & (t_frames <= c + half) for c in track.t_s]
+    return np.array([np.mean(valid[m]) if m.any() else 1.0 for m in inside])
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """How far a reading and each window of its track can be believed (see ``assess``)."""
+
+    confidence: Confidence  # of the whole reading
+    track: HRTrack  # of the predictor's wave
+    track_confidence: np.ndarray  # (K,)
+    estimator_bpm: dict  # {estimator: its rate of the whole span, bpm}
+
+
+def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: str, *, band_hz=DEFAULT_BAND_HZ,
+           min_confidence: float = DEFAULT_THRESHOLD, window_s: float = 10.0, hop_s: float = 1.0,
+           wave_t_s: np.ndarray | None = None) -> Assessment:  # fmt: skip
+    """Confidence of the reading ``hr_bpm`` (bpm) that ``predictor_name`` made from ``wave`` (N,), its wave of
+    ``stmap`` on the STMap's uniform grid at ``fs`` Hz (or at the times ``wave_t_s``, s, from which it is read onto
+    that grid), and of every window of its HR track.
+
+    Each window is judged on its own evidence: the share of its band power at its rate, and the shares of the
+    other estimators and of the skin ROIs whose own peak in that window lies within 5 bpm of it. The whole reading
+    is judged on the same features measured at ``hr_bpm`` and averaged over the windows: for a clip of one window
+    the two are the same, which is what the confidence map was fitted on (10-s clips)."""
+    t_s, grid_fs = _grid(stmap)
+    if wave_t_s is not None:
+        wave, fs = np.interp(t_s, np.asarray(wave_t_s, dtype=np.float64), np.asarray(wave, dtype=np.float64)), grid_fs
+    if len(t_s) != len(wave):
+        raise SignalError(f"assess: the wave has {len(wave)} samples but the STMap's grid has {len(t_s)}")
+    track_kw = dict(fs=fs, window_s=window_s, hop_s=hop_s, band_hz=band_hz)
+    others = _other_waves(stmap, predictor_name, len(wave))
+    rois = roi_waves(stmap, t_s, fs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a band narrowed for a low frame rate is reported once, by estimate_hr
+        track = hr_track(wave, tracked=True, **track_kw)
+        other_peaks = _tracks(list(others.values()), **track_kw)
+        roi_peaks = _tracks(list(rois.T), **track_kw)
+        estimator_bpm = {k: _wave_rate(w, fs, band_hz) for k, w in others.items()}
+    valid = np.asarray(stmap.valid, bool)
+    face = _window_face_share(valid, stmap.timestamps_s - stmap.timestamps_s[0], track)
+    track_conf = window_confidence(track, estimator_agreement=_share_near(other_peaks, track.hr_bpm),
+                                   roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face)  # fmt: skip
+    near = np.abs(track.freqs_bpm - hr_bpm) <= track.tol_bpm
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a mean of no readable window is NaN: no support
+        feats = ReadingFeatures(
+            peak_share=float(np.mean(track.spectra[:, near].sum(axis=1))),
+            estimator_agreement=float(np.nanmean(_share_near(other_peaks, hr_bpm))),
+            roi_agreement=float(np.nanmean(_share_near(roi_peaks, hr_bpm))),
+            face_valid=float(np.mean(valid)) if len(valid) else float("nan"),
+            track_agreement=float(np.mean(np.abs(track.peak_bpm - hr_bpm) <= CONFIDENCE_TOL_BPM)),
+        )
+    return Assessment(confidence_from_features(feats, threshold=min_confidence), track, track_conf, estimator_bpm)
+
+
+def read_stmap(
+    stmap,
+    predictor: Predictor | str,
+    *,
+    model=None,
+    band_hz: tuple[float, float] = DEFAULT_BAND_HZ,
+    min_confidence: float = DEFAULT_THRESHOLD,
+    window_s: float = 10.0,
+    hop_s: float = 1.0,
+    source: str = "",
+) -> Reading:
+    """The reading of ``stmap`` by ``predictor`` (a name, with ``model`` a model file for "model", or a
+    ``Predictor``), with its track and confidences (see the module docstring). Raises ``SignalError`` for a video
+    without colour, or where the predictor or the read-out refuses the recording."""
+    pred = resolve_predictor(predictor, model) if isinstance(predictor, str) else predictor
+    check_colour(stmap, source)
+    t_s, wave = pred.uniform_wave(stmap)
+    if len(t_s) < 2 or t_s[-1] <= t_s[0]:
+        raise SignalError(f"predictor {pred.name!r} returned {len(t_s)} grid sample(s); a heart rate needs a wave")
+    fs = (len(t_s) - 1) / float(t_s[-1] - t_s[0])
+    est = estimate_hr(wave, fs, band_hz)
+    a = assess(stmap, wave, fs, est.hr_bpm, pred.name, band_hz=band_hz, min_confidence=min_confidence,
+               window_s=window_s, hop_s=hop_s)  # fmt: skip
+    return Reading(hr_bpm=float(est.hr_bpm), snr_db=float(est.snr_db), confidence=a.confidence, t_s=t_s, fs=fs,
+                   wave=wave, track=a.track, track_confidence=a.track_confidence, estimator_bpm=a.estimator_bpm)  # fmt: skip
+
+
+def unreliable_reasons(confidence: Confidence, hr_bpm: float, estimator_bpm: dict, track: HRTrack | None = None) -> list[str]:
+    """Plain-language reasons a reading falls below its threshold: each piece of evidence that speaks against it."""
+    if confidence.reliable:
+        return []
+    f = confidence.features
+    out = [f"confidence {confidence.value:.2f} is below {confidence.threshold:.2f} ({CONFIDENCE_MEANING})"]
+    if track is not None and track.n_windows > 1:
+        lo, hi = np.percentile(track.hr_bpm, [10, 90])
+        if hi - lo > 2 * CONFIDENCE_TOL_BPM:
+            out.append(f"the heart rate changes over the recording ({lo:.0f}-{hi:.0f} bpm): one number does not "
+                       "describe it, read the HR track")  # fmt: skip
+    if np.isfinite(f.face_valid) and f.face_valid < 0.95:
+        out.append(f"no face on {100 * (1 - f.face_valid):.0f} % of the frames")
+    dissent = {k: v for k, v in estimator_bpm.items() if not (np.isfinite(v) and abs(v - hr_bpm) <= CONFIDENCE_TOL_BPM)}
+    if dissent:
+        read = ", ".join(f"{k.upper()} {v:.0f}" if np.isfinite(v) else f"{k.upper()} nothing" for k, v in dissent.items())
+        out.append(f"other methods read other rates ({read} bpm)")
+    if not np.isfinite(f.roi_agreement) or f.roi_agreement < CENTRE["roi_agreement"]:
+        share = 0.0 if not np.isfinite(f.roi_agreement) else f.roi_agreement
+        out.append(f"only {100 * share:.0f} % of the skin regions show this rate")
+    if f.peak_share < CENTRE["peak_share"]:
+        out.append(f"the spectrum has no clear peak (the peak holds {100 * f.peak_share:.0f} % of the band's power)")
+    return out
