@@ -7,7 +7,7 @@ import pytest
 from pseudopulse.signal import estimate_hr
 from pseudopulse.signal.confidence import (
     CONFIDENCE_MEANING, DEFAULT_THRESHOLD, confidence_from_features, estimator_agreement, hrv_quality,
-    reading_confidence, reading_features, roi_agreement, window_confidence,
+    reading_features, window_confidence,
 )
 from pseudopulse.signal.track import hr_track
 
@@ -20,13 +20,13 @@ def pulse(hr_bpm, seconds, amp, rng, fs=FS):
     return amp * (np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t)) + rng.standard_normal(len(t))
 
 
-def stmap_like(hr_bpm, seconds, amp, rng, rois=9):
-    """(T, R, 3) raw colour means: a common pulse with the blood-volume signature plus per-ROI noise."""
-    t = np.arange(int(seconds * FS)) / FS
-    p = np.sin(2 * np.pi * hr_bpm / 60.0 * t)
-    sig = np.array([0.33, 0.77, 0.53])
-    base = np.array([150.0, 110.0, 90.0])
-    return base * (1 + amp * p[:, None, None] * sig) + 0.5 * rng.standard_normal((len(t), rois, 3))
+def reading_confidence(wave, *, others, rois=None):
+    """Confidence of ``wave``'s reading with the rates of ``others`` (waves) and of ``rois`` (waves) as evidence."""
+    track = hr_track(wave, fs=FS, window_s=10.0)
+    rate = lambda w: estimate_hr(w, FS).hr_bpm  # noqa: E731
+    roi_bpm = None if rois is None else [rate(w) for w in rois]
+    feats = reading_features(track, hr_bpm=rate(wave), others_bpm=[rate(w) for w in others.values()], roi_bpm=roi_bpm)
+    return confidence_from_features(feats)
 
 
 def test_meaning_is_stated():
@@ -41,7 +41,7 @@ def test_calibration_monotone_on_generated_set():
         amp = rng.choice([0.0, 0.15, 0.3, 0.6, 1.2])
         w = pulse(hr, 10.0, amp, rng)
         others = {k: pulse(hr, 10.0, amp, rng) for k in ("pos", "chrom")}
-        c = reading_confidence(w, fs=FS, others=others)
+        c = reading_confidence(w, others=others)
         conf.append(c.value)
         err.append(abs(estimate_hr(w, FS).hr_bpm - hr))
     conf, err = np.array(conf), np.array(err)
@@ -59,18 +59,15 @@ def test_pulse_free_wave_gets_low_confidence():
     for _ in range(10):
         noise = rng.standard_normal(300)
         others = {k: rng.standard_normal(300) for k in ("pos", "chrom", "2sr")}
-        roi = 120 + rng.standard_normal((300, 9, 3))
-        vals.append(reading_confidence(noise, fs=FS, others=others, roi_values=roi).value)
+        rois = [rng.standard_normal(300) for _ in range(9)]
+        vals.append(reading_confidence(noise, others=others, rois=rois).value)
     assert np.mean(np.array(vals) < DEFAULT_THRESHOLD) >= 0.95
-    clean = reading_confidence(pulse(80, 10.0, 3.0, rng), fs=FS, others={"pos": pulse(80, 10.0, 3.0, rng)},
-                               roi_values=stmap_like(80, 10.0, 0.02, rng))
+    clean = reading_confidence(pulse(80, 10.0, 3.0, rng), others={"pos": pulse(80, 10.0, 3.0, rng)},
+                               rois=[pulse(80, 10.0, 1.0, rng) for _ in range(9)])
     assert clean.reliable and clean.value > max(vals)
 
 
-def test_roi_and_estimator_agreement():
-    rng = np.random.default_rng(2)
-    assert roi_agreement(stmap_like(72, 10.0, 0.02, rng), fs=FS, hr_bpm=72.0) > 0.8
-    assert roi_agreement(120 + rng.standard_normal((300, 9, 3)), fs=FS, hr_bpm=72.0) < 0.4
+def test_estimator_agreement():
     assert estimator_agreement(72.0, [71.0, 74.0, 140.0]) == pytest.approx(2 / 3)
     assert np.isnan(estimator_agreement(72.0, []))
 
@@ -80,8 +77,13 @@ def test_no_face_caps_confidence_and_window_confidence_shape():
     tr = hr_track(pulse(90, 20.0, 3.0, rng), fs=FS, window_s=10.0)
     f = reading_features(tr, valid=np.r_[np.ones(100, bool), np.zeros(500, bool)])
     assert confidence_from_features(f).value == 0.0
-    wc = window_confidence(tr)
+    agree = np.ones(tr.n_windows)
+    wc = window_confidence(tr, estimator_agreement=agree, roi_agreement=agree)
     assert wc.shape == (tr.n_windows,) and np.all((wc >= 0) & (wc <= 1))
+    blind = window_confidence(tr, estimator_agreement=np.full(tr.n_windows, np.nan), roi_agreement=agree)
+    assert np.all(blind < wc)  # evidence that cannot be measured counts as no support
+    no_face = window_confidence(tr, estimator_agreement=agree, roi_agreement=agree, face_valid=np.zeros(tr.n_windows))
+    assert np.all(no_face == 0)
 
 
 def test_hrv_gate_accepts_clean_and_refuses_noisy_beats():

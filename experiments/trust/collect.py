@@ -1,6 +1,6 @@
 """Collect per-clip waves for the trust experiments -> /tmp/trust_work/<source>.pkl (not committed).
 
-    cd /work/wt/trust && PYTHONPATH=src nice -n 10 /work/main/.venv/bin/python experiments/trust/collect.py ubfc
+    nice -n 10 .venv/bin/python -m experiments.trust.collect ubfc
     ... collect.py synth     # 48 generated 10-s clips: 24 pulse-free, 12 pulsed, 12 low-rate (45-60 bpm)
     ... collect.py bias      # skin crops (roi="full-frame"), 10-s clips, GT = the video's mean HR
 
@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+from experiments.trust import common  # noqa: E402
 
 from pseudopulse.eval.clips import true_clip_hr  # noqa: E402
 from pseudopulse.eval.predictors import resolve_predictor  # noqa: E402

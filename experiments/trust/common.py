@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-UBFC_ROOT = Path("/work/shared/data/real/ubfc_rppg_h264")
-BIAS_ROOT = Path("/work/shared/data/real/bias_eval_rppg")
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data beside the checkout
+UBFC_ROOT = SHARED / "real" / "ubfc_rppg_h264"
+BIAS_ROOT = SHARED / "real" / "bias_eval_rppg"
 CACHE = "/tmp/trust_cache"
 WORK = Path("/tmp/trust_work")
 CLIP_S = 10.0
@@ -25,7 +26,7 @@ def ubfc_recordings():
     from pseudopulse.datasets import get_dataset
     from pseudopulse.datasets.base import align_ground_truth
     from pseudopulse.eval.clips import cut_clips
-    from pseudopulse.eval.runner import _eval_grid
+    from pseudopulse.eval.recording import _eval_grid
     from pseudopulse.stmap.extract import extract_stmap
 
     out = []

@@ -1,7 +1,7 @@
 """Experiment (c): which label-free signals separate right (|error| <= 5 bpm) from wrong readings, the fitted
 confidence, its reliability and coverage-error tables, and the abstention threshold.
 
-    cd /work/wt/trust && PYTHONPATH=src nice -n 10 /work/main/.venv/bin/python experiments/trust/confidence_eval.py
+    nice -n 10 .venv/bin/python -m experiments.trust.confidence_eval
 
 Reads /tmp/trust_work/{ubfc,synth,bias}.pkl (collect.py). The reading is the product's clip reading: the model run
 on the clip alone, ``estimate_hr`` (plain PSD peak). A pulse-free generated clip has no right answer: its label
@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import json
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+from experiments.trust import common  # noqa: E402
 
 from pseudopulse.signal import estimate_hr, snr_db  # noqa: E402
-from pseudopulse.signal.confidence import (  # noqa: E402
-    CENTRE, SCALE, estimator_agreement, reading_features, roi_rates,
-)
+from pseudopulse.methods.pos import pos  # noqa: E402
+from pseudopulse.signal.confidence import CENTRE, SCALE, estimator_agreement, reading_features  # noqa: E402
 from pseudopulse.signal.track import hr_track  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -34,6 +31,16 @@ SIGNALS = ("snr_db", "peak_share", "autocorr", "track_agreement", "estimator_agr
            "harmonic_ambiguity", "face_valid")  # fmt: skip
 FIT_FEATURES = ("peak_share", "estimator_agreement", "roi_agreement")
 L2 = 1.0
+
+
+def roi_rates(values: np.ndarray, *, fs: float) -> np.ndarray:
+    """(R,) rate (bpm) of each ROI's own POS wave, as ``pseudopulse.reading.roi_waves`` computes them; NaN when unreadable."""
+    out = np.full(values.shape[1], np.nan)
+    for r in range(values.shape[1]):
+        trace = np.asarray(values[:, r, :], dtype=np.float64)
+        if np.all(np.isfinite(trace)) and np.all(trace.mean(axis=0) > 1.0):
+            out[r] = hr_track(pos(trace, fs=fs), fs=fs, window_s=len(trace) / fs).hr_bpm[0]
+    return out
 
 
 def clip_features(c: dict) -> dict:
@@ -157,7 +164,7 @@ def main():
     fc = np.array([c for c, r in zip(conf["synth"], synth) if r["kind"] == "pulse_free"])
     res["fit_on_synth"]["reliability_ubfc"] = reliability(uc, ur)
     res["fit_on_synth"]["coverage_ubfc"] = coverage(uc, ue, ur)
-    res["fit_on_synth"]["thresholds"] = [at_threshold(t, uc, ur, ue, fc) for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)]
+    res["fit_on_synth"]["thresholds"] = [at_threshold(t, uc, ur, ue, fc) for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)]
     br, be = np.array([r["right"] for r in bias]), np.array([r["err"] for r in bias])
     res["fit_on_synth"]["bias_at_0.5"] = {"kept": round(float(np.mean(conf["bias"] >= 0.5)), 3),
                                           "kept_within5": round(float(np.mean(br[conf["bias"] >= 0.5])), 3) if np.any(conf["bias"] >= 0.5) else None,
@@ -171,7 +178,7 @@ def main():
         loso[subj == s] = predict(wl, design([r for r in ubfc if r["subject"] == s]))
     res["loso_ubfc"] = {"auroc": round(auroc(loso, ur), 3), "reliability": reliability(loso, ur),
                         "coverage": coverage(loso, ue, ur),
-                        "thresholds": [at_threshold(t, loso, ur, ue, fc) for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)]}  # fmt: skip
+                        "thresholds": [at_threshold(t, loso, ur, ue, fc) for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)]}  # fmt: skip
     res["per_clip_ubfc"] = [{"subject": r["subject"], "err": round(float(r["err"]), 2), "conf_synthfit": round(float(c), 3),
                              "conf_loso": round(float(cl), 3), **{k: (round(v, 3) if np.isfinite(v) else None) for k, v in r["feat"].items()}}
                             for r, c, cl in zip(ubfc, uc, loso)]  # fmt: skip

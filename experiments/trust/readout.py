@@ -1,6 +1,6 @@
 """Experiments (a) and (b): independent 10-s clips vs windows cut from the whole wave, and short-clip fixes.
 
-    cd /work/wt/trust && PYTHONPATH=src nice -n 10 /work/main/.venv/bin/python experiments/trust/readout.py
+    nice -n 10 .venv/bin/python -m experiments.trust.readout
 
 Reads /tmp/trust_work/ubfc.pkl (collect.py ubfc). GT HR per clip = ``true_clip_hr`` on the GT PPG (the paper's
 protocol) unless a read-out says it is applied to GT too. Candidates with a free parameter are also scored by
@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+from experiments.trust import common  # noqa: E402
 
 from pseudopulse.signal import estimate_hr  # noqa: E402
 from pseudopulse.signal.postprocess import clean_wave  # noqa: E402

@@ -1,19 +1,17 @@
 """Score the SHIPPED constants (pseudopulse.signal.confidence) on every collected set at DEFAULT_THRESHOLD.
 
-    cd /work/wt/trust && PYTHONPATH=src nice -n 10 /work/main/.venv/bin/python experiments/trust/shipped_check.py
+    nice -n 10 .venv/bin/python -m experiments.trust.shipped_check
 
 UBFC and the generated clips are in the fit (in-sample); the skin crops are not.
 """
 
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-from confidence_eval import clip_features  # noqa: E402
+from experiments.trust import common  # noqa: E402
+from experiments.trust.confidence_eval import clip_features  # noqa: E402
 
 from pseudopulse.signal.confidence import DEFAULT_THRESHOLD, ReadingFeatures, confidence_from_features  # noqa: E402
 

@@ -1,0 +1,100 @@
+"""Every reading carries its confidence: a clear pulse is marked reliable, a face without a pulse abstains, a video
+without colour is refused, HRV is withheld unless its checks pass, and the HR track follows a changing rate."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pseudopulse
+from pseudopulse.errors import SignalError
+from pseudopulse.eval.metrics import trust_metrics
+from pseudopulse.reading import read_stmap
+from pseudopulse.stmap import extract_stmap
+from pseudopulse.synth import SynthConfig, render
+
+
+def clip(tmp_path_factory, name, **cfg):
+    path = tmp_path_factory.mktemp("reading") / f"{name}.mp4"
+    base = dict(duration_s=12.0, fps=30.0, width=320, height=240, seed=5, crf=18)
+    return render(SynthConfig(**{**base, **cfg}), path), path
+
+
+@pytest.fixture(scope="module")
+def pulsed(tmp_path_factory):
+    return clip(tmp_path_factory, "pulsed", hr_bpm=96.0, pulse_amplitude=0.03)
+
+
+@pytest.fixture(scope="module")
+def pulse_free(tmp_path_factory):
+    return clip(tmp_path_factory, "pulse_free", hr_bpm=80.0, pulse_amplitude=0.0, motion_px=3.0, illumination_amp=0.1)
+
+
+@pytest.mark.parametrize("method", ["model", "pos"])
+def test_clear_pulse_is_reliable(pulsed, method):
+    truth, path = pulsed
+    r = pseudopulse.predict(path, method=method)
+    assert abs(r.hr_bpm - truth.mean_hr_bpm) < 3.0
+    assert r.reliable and r.confidence >= r.min_confidence and r.reasons == ()
+
+
+@pytest.mark.parametrize("method", ["model", "pos", "chrom", "2sr"])
+def test_face_without_a_pulse_abstains(pulse_free, method):
+    _, path = pulse_free
+    r = pseudopulse.predict(path, method=method)
+    assert not r.reliable and r.confidence < r.min_confidence
+    assert r.reasons and "below" in r.reasons[0]
+    assert np.isnan(r.sdnn_ms) and np.isnan(r.rmssd_ms) and r.hrv_withheld
+
+
+def test_threshold_is_the_users(pulsed):
+    _, path = pulsed
+    r = pseudopulse.predict(path, method="pos", min_confidence=1.0)
+    assert not r.reliable and r.min_confidence == 1.0 and r.reasons
+
+
+def test_grayscale_video_is_refused(pulsed):
+    _, path = pulsed
+    st = extract_stmap(path)
+    gray = st.skin_mean.mean(axis=1, keepdims=True).repeat(3, axis=1)
+    with pytest.raises(SignalError, match="no colour"):
+        read_stmap(dataclasses.replace(st, skin_mean=gray), "pos", source="gray.mp4")
+
+
+def test_hrv_needs_twenty_seconds_and_says_so(pulsed):
+    _, path = pulsed
+    r = pseudopulse.predict(path, method="pos")
+    assert np.isnan(r.sdnn_ms) and "duration" in r.hrv_withheld  # 12 s of video: HRV needs >= 20 s
+
+
+def test_json_carries_confidence_reliable_and_track(pulsed, tmp_path):
+    _, path = pulsed
+    proc = subprocess.run([sys.executable, "-m", "pseudopulse", "predict", str(path), "-m", "pos", "--json", "--no-progress",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {"hr_bpm", "confidence", "reliable", "reasons", "hr_track", "confidence_meaning"} <= set(doc)
+    assert doc["hr_track"] and {"t_s", "hr_bpm", "confidence"} == set(doc["hr_track"][0])
+    assert doc["sdnn_ms"] is None and doc["hrv_withheld"]
+    track_csv = (tmp_path / f"{path.stem}_track.csv").read_text().splitlines()
+    assert track_csv[0] == "t_s,hr_bpm,confidence" and len(track_csv) == len(doc["hr_track"]) + 1
+
+
+def test_track_follows_a_changing_rate(tmp_path_factory):
+    truth, path = clip(tmp_path_factory, "drift", hr_bpm=80.0, hr_drift_bpm=30.0, duration_s=40.0, pulse_amplitude=0.03)
+    r = pseudopulse.predict(path, method="pos")
+    true_at = np.interp(r.track_t_s, truth.timestamps_s, truth.hr_bpm)
+    assert np.median(np.abs(r.track_hr_bpm - true_at)) < 3.0
+    assert r.track_hr_bpm[-1] - r.track_hr_bpm[0] > 10.0  # the rate rises by 30 bpm over 40 s
+
+
+def test_trust_metrics_count_coverage_and_keep_the_most_confident_first():
+    err = np.array([0.5, 1.0, 20.0, 2.0, 30.0])
+    conf = np.array([0.95, 0.9, 0.2, 0.85, np.nan])  # NaN: no confidence could be made -> not reliable
+    t = trust_metrics(err, conf, 0.8)
+    assert t.n_reliable == 3 and t.coverage == pytest.approx(0.6)
+    assert t.mae_reliable == pytest.approx(3.5 / 3) and t.max_error_reliable == 2.0 and t.within5_reliable == 1.0
+    assert t.curve[0] == (pytest.approx(0.2), pytest.approx(0.5)) and t.curve[-1][1] == pytest.approx(np.mean(err))
