@@ -60,18 +60,21 @@ class BlazeBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int, act: str, names: tuple[str, str, str | None]):
         super().__init__()
         self.stride, self.cin, self.cout = stride, cin, cout
-        self.dw = nn.Conv2d(cin, cin, 3, stride=stride, groups=cin)
+        # stride 1: "SAME" is symmetric (1 px), done inside the conv; stride 2: asymmetric, padded explicitly
+        self.dw = nn.Conv2d(cin, cin, 3, stride=stride, groups=cin, padding=1 if stride == 1 else 0)
         self.pw = nn.Conv2d(cin, cout, 1)
-        self.act = nn.PReLU(cout) if act == "prelu" else nn.ReLU()
+        self.act = nn.PReLU(cout) if act == "prelu" else nn.ReLU(inplace=True)
         self.names = names
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.pw(self.dw(pad_same(x, 3, self.stride)))
+        y = self.pw(self.dw(x if self.stride == 1 else pad_same(x, 3, 2)))
         if self.stride == 2:
             x = F.max_pool2d(x, 2, 2)
-        if self.cout > self.cin:
-            x = F.pad(x, (0, 0, 0, 0, 0, self.cout - self.cin))
-        return self.act(x + y)
+        if self.cout > self.cin:  # skip path zero-padded in channels: add to the first cin channels only
+            y[:, : self.cin] += x
+        else:
+            y += x
+        return self.act(y)
 
 
 def load_tflite_weights(module: nn.Module, weights: dict[str, np.ndarray], mapping: dict[str, str]) -> None:
@@ -308,7 +311,7 @@ class BlazeFace:
         self.min_score, self.iou_threshold = float(min_score), float(iou_threshold)
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
-        self.net = blazeface_net().to(self.device)
+        self.net = blazeface_net().to(self.device, memory_format=torch.channels_last)  # NHWC: faster depthwise convs
 
     def preprocess(self, frames: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float]]]:
         """(N, 128, 128, 3) float32 network input in [-1, 1] and the letterbox padding of each frame."""
@@ -327,7 +330,7 @@ class BlazeFace:
         """Network on preprocessed input (N, 128, 128, 3) float32 -> (regressors (N, 896, 16), logits (N, 896))."""
         regs, logits = [], []
         for s in range(0, len(x), self.batch_size):
-            t = torch.from_numpy(np.ascontiguousarray(x[s:s + self.batch_size])).to(self.device).permute(0, 3, 1, 2)
+            t = torch.from_numpy(np.ascontiguousarray(x[s:s + self.batch_size])).to(self.device).permute(0, 3, 1, 2)  # NHWC memory = channels_last
             r, c = self.net(t)
             regs.append(r.float().cpu().numpy())
             logits.append(c.float().cpu().numpy())

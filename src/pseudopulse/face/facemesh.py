@@ -205,7 +205,7 @@ class FaceMesh:
         self.min_presence = float(min_presence)
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
-        self.net = facemesh_net().to(self.device)
+        self.net = facemesh_net().to(self.device, memory_format=torch.channels_last)  # NHWC: faster depthwise convs
 
     @staticmethod
     def crop_matrix(roi: FaceRoi, i: int) -> np.ndarray:
@@ -226,7 +226,7 @@ class FaceMesh:
         """Network on crops (M, 192, 192, 3) float32 -> (landmarks (M, 468, 3) crop pixels, presence logits (M,))."""
         lms, logits = [np.zeros((0, NUM_LANDMARKS, 3), np.float32)], [np.zeros((0,), np.float32)]
         for s in range(0, len(x), self.batch_size):
-            t = torch.from_numpy(np.ascontiguousarray(x[s:s + self.batch_size])).to(self.device).permute(0, 3, 1, 2)
+            t = torch.from_numpy(np.ascontiguousarray(x[s:s + self.batch_size])).to(self.device).permute(0, 3, 1, 2)  # NHWC memory = channels_last
             lm, c = self.net(t)
             lms.append(lm.float().cpu().numpy())
             logits.append(c.float().cpu().numpy())
