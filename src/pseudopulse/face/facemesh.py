@@ -31,7 +31,6 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pseudopulse.face.blazeface import (
