@@ -23,7 +23,7 @@ import numpy as np
 from experiments.trust import common  # noqa: E402
 
 from pseudopulse.eval.clips import true_clip_hr  # noqa: E402
-from pseudopulse.eval.predictors import resolve_predictor  # noqa: E402
+from pseudopulse.predictors import resolve_predictor  # noqa: E402
 from pseudopulse.model.predictor import ModelPredictor  # noqa: E402
 
 METHODS = ("pos", "chrom", "2sr")
