@@ -22,7 +22,8 @@ def benchmark_preprocess(
     out: Path = typer.Option(Path("results"), "--out", help="Folder for preprocess.md and preprocess.json."),
     repeats: int = typer.Option(3, "--repeats", min=1, help="Interleaved timing rounds; the best run of each counts."),
     detector_video: Optional[List[Path]] = typer.Option(
-        None, "--detector-video", help="Also compare face detectors on these videos (repeatable; writes detectors.md/.json)."
+        None, "--detector-video", help="Also compare face detectors on these videos (repeatable; writes detectors.md/.json; "
+        "mediapipe's own detectors join only when mediapipe is installed)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object on stdout."),
 ):
@@ -56,9 +57,10 @@ def benchmark_preprocess(
     console.print(table)
     if det:
         dt = Table(title="face detectors")
-        for col in ("detector", "detection rate", "ms/frame", "jitter px"):
+        for col in ("detector", "detection rate", "ms/frame", "box jitter px", "landmark jitter px"):
             dt.add_column(col, justify="right" if col != "detector" else "left")
         for d in det:
-            dt.add_row(d.detector, f"{100 * d.detection_rate:.1f} %", f"{d.ms_per_frame:.2f}", f"{d.jitter_px:.2f}")
+            dt.add_row(d.detector, f"{100 * d.detection_rate:.1f} %", f"{d.ms_per_frame:.2f}", f"{d.jitter_px:.2f}",
+                       "" if d.landmark_jitter_px != d.landmark_jitter_px else f"{d.landmark_jitter_px:.3f}")
         console.print(dt)
     console.print(f"wrote {out / 'preprocess.md'} and {out / 'preprocess.json'}")

@@ -1,4 +1,4 @@
-"""Face landmarks (MediaPipe face mesh), keyframe tracking and skin-ROI statistics."""
+"""Face landmarks (MediaPipe's face mesh, ported to PyTorch), keyframe tracking and skin-ROI statistics."""
 
 from pseudopulse.face.detector import DETECTOR_NAME, FaceMeshDetector
 from pseudopulse.face.roi import BlockStats, FaceSkinSampler, SmoothedSkinMask, full_frame_stats, rgb_to_yuv

@@ -1,24 +1,33 @@
-"""Face landmark detector: MediaPipe 0.10.x legacy face mesh (468 points; the weights ship in its wheel)."""
+"""Face landmark detector: MediaPipe's 468-point face mesh (mediapipe 0.10.21 weights) run by the package's PyTorch
+port (``pseudopulse.face.blazeface`` + ``pseudopulse.face.facemesh``) — no mediapipe install needed.
+
+``FaceMeshDetector`` is the detector ``extract_stmap`` builds by default: BlazeFace finds the face, the face mesh
+tracks it from keyframe to keyframe (MediaPipe's video mode). Landmarks agree with mediapipe 0.10.21's
+``solutions.face_mesh`` within ~0.3 px (``tests/test_face_port.py``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from types import SimpleNamespace
 
 import numpy as np
 
 from pseudopulse.errors import FaceError
 
-# mediapipe's C++ side logs through glog/absl to stderr; library code stays quiet.
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Part of the STMap cache key's meaning and of ``STMap.meta["detector"]``: weights (mediapipe 0.10.21) + runtime.
+DETECTOR_NAME = "mediapipe-face-mesh-0.10.21-torch"
 
-DETECTOR_NAME = "mediapipe-face-mesh-0.10"
+# Intra-op threads for the face networks. Measured on 2 shared cores (face_lm 192x192, batch 1, tracking):
+# 1 thread 6.8 ms/frame, 2 threads 196 ms/frame (oversubscribed: the STMap decode thread and other processes
+# compete) — small batch-1 networks gain nothing from more threads.
+DEFAULT_TORCH_THREADS = 1
 
 
 @contextlib.contextmanager
 def quiet_native_stderr():
-    """Silence C++ log lines (TFLite/absl "INFO:"/"W0000") written straight to file descriptor 2."""
+    """Silence C++ log lines written straight to file descriptor 2 (kept for callers; the torch port logs nothing)."""
     try:
         saved = os.dup(2)
     except OSError:  # no fd 2 (embedded interpreters): nothing to silence
@@ -34,78 +43,109 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
-def mediapipe_solutions():
-    """MediaPipe's legacy ``solutions`` package (face mesh, face detection; weights inside the wheel).
-
-    Raises ``FaceError`` with the fix when mediapipe is missing or is a release without ``solutions``
-    (0.10.22+ and 1.x ship no legacy API / no models)."""
-    try:
-        import mediapipe as mp
-
-        return mp.solutions
-    except (ImportError, AttributeError) as e:
-        raise FaceError(
-            f"mediapipe's face mesh is unavailable ({e}); pseudopulse needs mediapipe>=0.10.14,<=0.10.21 "
-            "(later releases dropped the legacy `solutions` API and its bundled models): "
-            "pip install 'mediapipe==0.10.21'"
-        ) from None
-
-
 class FaceMeshDetector:
     """Detect one face per frame and return its 468 landmarks in pixels.
 
-    ``tracking=True`` uses MediaPipe's video mode (the previous landmarks seed the next search, falling
-    back to the BlazeFace detector when tracking confidence drops) — faster on consecutive keyframes.
-    Use as a context manager or call ``close()``.
+    ``tracking=True`` is MediaPipe's video mode: the previous landmarks give the next crop, BlazeFace runs again
+    only after a frame whose face presence fell below ``min_tracking_confidence``. ``tracking=False`` detects on
+    every call. ``device``: where the networks run ("cpu"). ``torch_threads``: torch intra-op threads while this
+    detector is open (set at construction, restored by ``close()``; None leaves torch's setting alone) — 1 is
+    fastest on small machines, see ``DEFAULT_TORCH_THREADS``. Use as a context manager or call ``close()``.
     """
 
     name = DETECTOR_NAME
 
-    def __init__(self, *, tracking: bool = True, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
-        face_mesh = mediapipe_solutions().face_mesh
-        with quiet_native_stderr():
-            self._mesh = face_mesh.FaceMesh(
-                static_image_mode=not tracking,
-                max_num_faces=1,
-                refine_landmarks=False,
-                min_detection_confidence=min_detection_confidence,
-                min_tracking_confidence=min_tracking_confidence,
-            )
-            # the graph builds its TFLite interpreters asynchronously (and logs natively while doing so);
-            # one blank frame waits for that to finish inside the silenced window
-            self._mesh.process(np.zeros((64, 64, 3), np.uint8))
-        self._quiet = True  # mediapipe also logs once natively at the first found face
+    def __init__(self, *, tracking: bool = True, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, device: str = "cpu",
+                 torch_threads: int | None = DEFAULT_TORCH_THREADS):
+        import torch
+
+        from pseudopulse.face.facemesh import FaceMeshTracker
+
+        if torch_threads is not None and int(torch_threads) < 1:
+            raise ValueError(f"torch_threads must be >= 1 or None; got {torch_threads}")
+        self._saved_threads = None
+        if torch_threads is not None and torch.get_num_threads() != int(torch_threads):
+            self._saved_threads = torch.get_num_threads()
+            torch.set_num_threads(int(torch_threads))
+        self._tracker = FaceMeshTracker(
+            tracking=tracking, min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence, device=device,
+        )  # fmt: skip
 
     def detect(self, rgb: np.ndarray) -> np.ndarray | None:
-        """Landmarks (468, 2) float32 pixel (x, y) of the most prominent face in ``rgb`` (H, W, 3) uint8
-        C-contiguous RGB, or None when no face is found."""
+        """Landmarks (468, 2) float32 pixel (x, y) of the face in ``rgb`` (H, W, 3) uint8 RGB, or None when no face
+        is found."""
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise FaceError(f"detector input must be (H, W, 3) uint8 RGB; got {rgb.dtype} {rgb.shape}")
-        if not rgb.flags.c_contiguous:
-            rgb = np.ascontiguousarray(rgb)
-        if self._mesh is None:
+        if self._tracker is None:
             raise FaceError("FaceMeshDetector.detect() called after close()")
-        if self._quiet:
-            with quiet_native_stderr():
-                res = self._mesh.process(rgb)
-            self._quiet = not res.multi_face_landmarks
-        else:
-            res = self._mesh.process(rgb)
-        if not res.multi_face_landmarks:
-            return None
-        h, w = rgb.shape[:2]
-        lm = res.multi_face_landmarks[0].landmark
-        xy = np.fromiter((v for p in lm for v in (p.x, p.y)), dtype=np.float32, count=2 * len(lm)).reshape(-1, 2)
-        xy *= np.array([w, h], dtype=np.float32)
-        return xy
+        return self._tracker.detect(rgb)
+
+    def process(self, rgb: np.ndarray) -> np.ndarray | None:
+        """Like ``detect`` but (468, 3) float32 pixels (x, y, z; z in the units of x)."""
+        if self._tracker is None:
+            raise FaceError("FaceMeshDetector.process() called after close()")
+        return self._tracker.process(rgb)
 
     def close(self) -> None:
-        if self._mesh is not None:
-            self._mesh.close()
-            self._mesh = None
+        if self._tracker is not None:
+            self._tracker.close()
+            self._tracker = None
+            if self._saved_threads is not None:
+                import torch
+
+                torch.set_num_threads(self._saved_threads)
+                self._saved_threads = None
 
     def __enter__(self) -> "FaceMeshDetector":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# ----------------------------------------------------------------------------------------------- legacy shim
+class _LegacyFaceMesh:
+    """The subset of ``mediapipe.solutions.face_mesh.FaceMesh`` older pseudopulse code calls, on the torch port:
+    ``process(rgb).multi_face_landmarks[0].landmark[i].x / .y / .z`` (x, y normalised by width / height)."""
+
+    def __init__(self, *, static_image_mode: bool = False, max_num_faces: int = 1, refine_landmarks: bool = False,
+                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
+        if max_num_faces != 1 or refine_landmarks:
+            raise FaceError("the PyTorch face mesh finds one face without refined (iris) landmarks: "
+                            f"max_num_faces=1, refine_landmarks=False; got {max_num_faces}, {refine_landmarks}")
+        self._det = FaceMeshDetector(tracking=not static_image_mode, min_detection_confidence=min_detection_confidence,
+                                     min_tracking_confidence=min_tracking_confidence, torch_threads=None)
+
+    def process(self, rgb: np.ndarray) -> SimpleNamespace:
+        lm = self._det.process(np.ascontiguousarray(rgb))
+        if lm is None:
+            return SimpleNamespace(multi_face_landmarks=None)
+        h, w = rgb.shape[:2]
+        pts = [SimpleNamespace(x=float(x) / w, y=float(y) / h, z=float(z) / w) for x, y, z in lm]
+        return SimpleNamespace(multi_face_landmarks=[SimpleNamespace(landmark=pts)])
+
+    def close(self) -> None:
+        self._det.close()
+
+    def __enter__(self) -> "_LegacyFaceMesh":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def mediapipe_solutions() -> SimpleNamespace:
+    """Deprecated stand-in for ``mediapipe.solutions`` — imports no mediapipe.
+
+    Offers what older pseudopulse code used: ``face_mesh.FaceMesh`` (one face, no refinement; see
+    ``_LegacyFaceMesh``), ``face_mesh.FACEMESH_*`` and ``face_mesh_connections.FACEMESH_*`` (the edge sets copied
+    into ``pseudopulse.face.landmarks``). New code: ``FaceMeshDetector`` and ``pseudopulse.face.landmarks``."""
+    from pseudopulse.face import landmarks
+
+    edges = {k: v for k, v in vars(landmarks).items() if k.startswith("FACEMESH_")}
+    return SimpleNamespace(
+        face_mesh=SimpleNamespace(FaceMesh=_LegacyFaceMesh, **edges),
+        face_mesh_connections=SimpleNamespace(**edges),
+    )

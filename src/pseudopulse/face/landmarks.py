@@ -1,7 +1,9 @@
 """Index sets of the 468-point MediaPipe face mesh used for alignment and the skin mask.
 
-The sets come from mediapipe's own ``FACEMESH_*`` connection sets (edge lists), turned into point
-sets / ordered polygons here, so they always match the mesh topology of the installed mediapipe.
+The ``FACEMESH_*`` edge lists below are copied verbatim from mediapipe 0.10.21
+(``mediapipe/python/solutions/face_mesh_connections.py``, Apache-2.0; see ``weights/NOTICE``): each is a set of
+(landmark, landmark) edges of the mesh topology, the same topology as the shipped ``face_landmark.npz`` network.
+``mesh_index_sets`` turns them into point sets / ordered polygons.
 """
 
 from __future__ import annotations
@@ -11,6 +13,35 @@ from functools import lru_cache
 import numpy as np
 
 N_LANDMARKS = 468
+
+# ---- mediapipe 0.10.21 face_mesh_connections.py (Apache-2.0), edges sorted
+FACEMESH_FACE_OVAL: frozenset[tuple[int, int]] = frozenset([
+    (10, 338), (21, 54), (54, 103), (58, 132), (67, 109), (93, 234), (103, 67), (109, 10), (127, 162),
+    (132, 93), (136, 172), (148, 176), (149, 150), (150, 136), (152, 148), (162, 21), (172, 58), (176, 149),
+    (234, 127), (251, 389), (284, 251), (288, 397), (297, 332), (323, 361), (332, 284), (338, 297), (356, 454),
+    (361, 288), (365, 379), (377, 152), (378, 400), (379, 378), (389, 356), (397, 365), (400, 377), (454, 323),
+])
+FACEMESH_LEFT_EYE: frozenset[tuple[int, int]] = frozenset([
+    (249, 390), (263, 249), (263, 466), (373, 374), (374, 380), (380, 381), (381, 382), (382, 362), (384, 398),
+    (385, 384), (386, 385), (387, 386), (388, 387), (390, 373), (398, 362), (466, 388),
+])
+FACEMESH_LEFT_EYEBROW: frozenset[tuple[int, int]] = frozenset([
+    (276, 283), (282, 295), (283, 282), (293, 334), (295, 285), (296, 336), (300, 293), (334, 296),
+])
+FACEMESH_RIGHT_EYE: frozenset[tuple[int, int]] = frozenset([
+    (7, 163), (33, 7), (33, 246), (144, 145), (145, 153), (153, 154), (154, 155), (155, 133), (157, 173),
+    (158, 157), (159, 158), (160, 159), (161, 160), (163, 144), (173, 133), (246, 161),
+])
+FACEMESH_RIGHT_EYEBROW: frozenset[tuple[int, int]] = frozenset([
+    (46, 53), (52, 65), (53, 52), (63, 105), (65, 55), (66, 107), (70, 63), (105, 66),
+])
+FACEMESH_LIPS: frozenset[tuple[int, int]] = frozenset([
+    (0, 267), (13, 312), (14, 317), (17, 314), (37, 0), (39, 37), (40, 39), (61, 146), (61, 185),
+    (78, 95), (78, 191), (80, 81), (81, 82), (82, 13), (84, 17), (87, 14), (88, 178), (91, 181),
+    (95, 88), (146, 91), (178, 87), (181, 84), (185, 40), (191, 80), (267, 269), (269, 270), (270, 409),
+    (310, 415), (311, 310), (312, 311), (314, 405), (317, 402), (318, 324), (321, 375), (324, 308), (375, 291),
+    (402, 318), (405, 321), (409, 291), (415, 308),
+])
 
 
 def _points(edges) -> np.ndarray:
@@ -40,15 +71,11 @@ def _ordered_loop(edges) -> np.ndarray:
 def mesh_index_sets() -> dict[str, np.ndarray]:
     """Landmark index arrays: ``face_oval`` (ordered polygon), ``left_eye_region``/``right_eye_region``
     (eye + eyebrow points, excluded via their convex hull), ``lips`` (excluded via convex hull)."""
-    from pseudopulse.face.detector import mediapipe_solutions
-
-    c = mediapipe_solutions().face_mesh_connections
-
     return {
-        "face_oval": _ordered_loop(c.FACEMESH_FACE_OVAL),
-        "left_eye_region": _points(c.FACEMESH_LEFT_EYE | c.FACEMESH_LEFT_EYEBROW),
-        "right_eye_region": _points(c.FACEMESH_RIGHT_EYE | c.FACEMESH_RIGHT_EYEBROW),
-        "lips": _points(c.FACEMESH_LIPS),
+        "face_oval": _ordered_loop(FACEMESH_FACE_OVAL),
+        "left_eye_region": _points(FACEMESH_LEFT_EYE | FACEMESH_LEFT_EYEBROW),
+        "right_eye_region": _points(FACEMESH_RIGHT_EYE | FACEMESH_RIGHT_EYEBROW),
+        "lips": _points(FACEMESH_LIPS),
     }
 
 
