@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -103,49 +102,3 @@ class FaceMeshDetector:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-# ----------------------------------------------------------------------------------------------- legacy shim
-class _LegacyFaceMesh:
-    """The subset of ``mediapipe.solutions.face_mesh.FaceMesh`` older pseudopulse code calls, on the torch port:
-    ``process(rgb).multi_face_landmarks[0].landmark[i].x / .y / .z`` (x, y normalised by width / height)."""
-
-    def __init__(self, *, static_image_mode: bool = False, max_num_faces: int = 1, refine_landmarks: bool = False,
-                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
-        if max_num_faces != 1 or refine_landmarks:
-            raise FaceError("the PyTorch face mesh finds one face without refined (iris) landmarks: "
-                            f"max_num_faces=1, refine_landmarks=False; got {max_num_faces}, {refine_landmarks}")
-        self._det = FaceMeshDetector(tracking=not static_image_mode, min_detection_confidence=min_detection_confidence,
-                                     min_tracking_confidence=min_tracking_confidence, torch_threads=None)
-
-    def process(self, rgb: np.ndarray) -> SimpleNamespace:
-        lm = self._det.process(np.ascontiguousarray(rgb))
-        if lm is None:
-            return SimpleNamespace(multi_face_landmarks=None)
-        h, w = rgb.shape[:2]
-        pts = [SimpleNamespace(x=float(x) / w, y=float(y) / h, z=float(z) / w) for x, y, z in lm]
-        return SimpleNamespace(multi_face_landmarks=[SimpleNamespace(landmark=pts)])
-
-    def close(self) -> None:
-        self._det.close()
-
-    def __enter__(self) -> "_LegacyFaceMesh":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def mediapipe_solutions() -> SimpleNamespace:
-    """Deprecated stand-in for ``mediapipe.solutions`` — imports no mediapipe.
-
-    Offers what older pseudopulse code used: ``face_mesh.FaceMesh`` (one face, no refinement; see
-    ``_LegacyFaceMesh``), ``face_mesh.FACEMESH_*`` and ``face_mesh_connections.FACEMESH_*`` (the edge sets copied
-    into ``pseudopulse.face.landmarks``). New code: ``FaceMeshDetector`` and ``pseudopulse.face.landmarks``."""
-    from pseudopulse.face import landmarks
-
-    edges = {k: v for k, v in vars(landmarks).items() if k.startswith("FACEMESH_")}
-    return SimpleNamespace(
-        face_mesh=SimpleNamespace(FaceMesh=_LegacyFaceMesh, **edges),
-        face_mesh_connections=SimpleNamespace(**edges),
-    )

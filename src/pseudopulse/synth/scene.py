@@ -52,11 +52,11 @@ def _wall(width: int, height: int) -> np.ndarray:
 def _tint_region() -> np.ndarray:
     """Photo-sized float32 0..1 weights of all visible skin (face, ears, neck) for the skin-tone change."""
     import cv2
-    from pseudopulse.face.detector import mediapipe_solutions
+    from pseudopulse.face.landmarks import FACEMESH_FACE_OVAL
 
     rgb = face_photo()
     xy = face_landmarks()
-    oval = xy[landmark_ids(mediapipe_solutions().face_mesh.FACEMESH_FACE_OVAL)]
+    oval = xy[landmark_ids(FACEMESH_FACE_OVAL)]
     chin_to_neck = oval + np.array([0.0, 0.45 * (oval[:, 1].max() - oval[:, 1].min())])
     region = hull_mask(rgb.shape[:2], np.concatenate([oval, chin_to_neck]), grow_px=35.0)
     hard = (region > 0) & skin_colour(rgb)

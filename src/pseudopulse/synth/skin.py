@@ -54,20 +54,16 @@ def hull_mask(shape: tuple[int, int], points_xy: np.ndarray, grow_px: float = 0.
 
 @lru_cache(maxsize=1)
 def face_landmarks() -> np.ndarray:
-    """MediaPipe face-mesh landmarks of the photo: read-only (468, 2) float pixel coordinates (x, y)."""
-    import cv2  # noqa: F401  (mediapipe needs cv2 importable first)
-    from pseudopulse.face.detector import mediapipe_solutions, quiet_native_stderr
+    """Face-mesh landmarks of the photo (the package's face mesh, one still image): read-only (468, 2) float pixel
+    coordinates (x, y)."""
+    from pseudopulse.face.detector import FaceMeshDetector
 
     rgb = face_photo()
-    with quiet_native_stderr(), mediapipe_solutions().face_mesh.FaceMesh(
-        static_image_mode=True, max_num_faces=1, refine_landmarks=False
-    ) as mesh:
-        res = mesh.process(np.ascontiguousarray(rgb))
-    if not res.multi_face_landmarks:
-        raise FaceError(f"MediaPipe face mesh found no face in matplotlib's {PHOTO_NAME}; check the mediapipe install")
-    h, w = rgb.shape[:2]
-    lm = res.multi_face_landmarks[0].landmark
-    xy = np.array([[p.x * w, p.y * h] for p in lm], dtype=np.float64)
+    with FaceMeshDetector(tracking=False, torch_threads=None) as mesh:
+        lm = mesh.process(np.ascontiguousarray(rgb))
+    if lm is None:
+        raise FaceError(f"the face mesh found no face in matplotlib's {PHOTO_NAME}")
+    xy = np.array(lm[:, :2], dtype=np.float64)
     xy.setflags(write=False)
     return xy
 
@@ -85,9 +81,8 @@ def skin_colour(rgb: np.ndarray) -> np.ndarray:
 def photo_skin_mask() -> np.ndarray:
     """Soft skin mask of the photo: read-only (600, 512) float32 weights in [0, 1] (1 = facial skin)."""
     import cv2
-    from pseudopulse.face.detector import mediapipe_solutions
+    from pseudopulse.face import landmarks as fm
 
-    fm = mediapipe_solutions().face_mesh
     rgb = face_photo()
     shape = rgb.shape[:2]
     xy = face_landmarks()
