@@ -348,7 +348,7 @@ class VideoReader:
             np.frombuffer(self._times, dtype=np.float64) if len(self._times) else np.zeros(0),
             declared_frames=self.info.n_frames_hint,
             declared_duration_s=self.info.duration_s,
-            from_stream=self._timestamps_override is None and not self._fps_override and self._images is None,
+            from_stream=self._timestamps_override is None and not self._fps_override,
             decode_errors=self.decode_errors,
             duplicates=self.duplicates,
             resets=self.resets,

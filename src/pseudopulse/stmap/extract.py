@@ -115,6 +115,20 @@ def extract_stmap(
     return stmap
 
 
+def read_loss_summary(meta: dict) -> dict:
+    """Plain-JSON fields of what reading lost: ``frames_lost``, ``frames_declared``, ``gaps_s`` ([before_s, after_s]
+    per time gap), ``missing_end_s``, ``duplicate_timestamps``, ``read_warning`` (the warning text, or None). An STMap
+    not read from a video (no record) gives ``frames_lost: None``."""
+    loss = meta.get("read_loss") if isinstance(meta, dict) else None
+    if not isinstance(loss, dict):
+        return {"frames_lost": None, "frames_declared": None, "gaps_s": [], "missing_end_s": None,
+                "duplicate_timestamps": None, "read_warning": None}  # fmt: skip
+    return {"frames_lost": int(loss.get("frames_lost") or 0), "frames_declared": loss.get("frames_declared"),
+            "gaps_s": [list(g) for g in loss.get("gaps_s") or []], "missing_end_s": loss.get("missing_end_s"),
+            "duplicate_timestamps": loss.get("duplicates"),
+            "read_warning": read_loss_message(meta, str(meta.get("source", ""))) or None}  # fmt: skip
+
+
 def read_loss_message(meta: dict, source: str) -> str:
     """The warning about frames lost in reading, rebuilt from an STMap's meta ('' when nothing was lost)."""
     loss = meta.get("read_loss")
