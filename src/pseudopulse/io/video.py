@@ -89,7 +89,7 @@ class ReadLoss:
 
 
 def find_loss(times_s: np.ndarray, *, declared_frames: int | None = None, declared_duration_s: float | None = None,
-              from_stream: bool = True, decode_errors=(), duplicates: int = 0, resets: int = 0,
+              from_stream: bool = True, decode_errors=(), duplicates: int = 0, duplicate_times_s=(), resets: int = 0,
               cut_short: bool = False) -> ReadLoss:  # fmt: skip
     """``ReadLoss`` of a stream whose given-out frames have the increasing times ``times_s`` (s). Time gaps are only
     looked for in times that came from the stream (``from_stream``); ``cut_short``: the caller stopped reading on
@@ -104,7 +104,10 @@ def find_loss(times_s: np.ndarray, *, declared_frames: int | None = None, declar
             for i in np.flatnonzero(dt > GAP_FACTOR * med):
                 gaps.append([round(float(t[i]), 4), round(float(t[i + 1]), 4)])
                 lost_in_gaps += max(1, int(round(dt[i] / med)) - 1)
-    lost = lost_in_gaps + int(duplicates)
+    # a dropped duplicate that opened a time gap is already counted in that gap
+    starts = {round(a, 4) for a, _ in gaps}
+    in_gaps = sum(1 for t_dup in duplicate_times_s if round(float(t_dup), 4) in starts)
+    lost = lost_in_gaps + max(0, int(duplicates) - in_gaps)
     missing_end = 0.0
     if not cut_short:
         if declared_frames and declared_frames - n - lost >= 2:
@@ -151,6 +154,7 @@ class VideoReader:
         self.bad_packets = 0
         self.duplicates = 0
         self.resets = 0
+        self._duplicate_times: list[float] = []
         self.loss: ReadLoss | None = None  # set when the iteration ends
         self._times = array.array("d")  # given-out frame times (8 bytes a frame)
         self._t0: float | None = None
@@ -323,6 +327,7 @@ class VideoReader:
         if self._times and t <= self._times[-1] + 1e-9:
             if t >= self._times[-1] - 1e-9 or self._timestamps_override is not None or self._fps_override:
                 self.duplicates += 1  # same time as the frame before: which of the two it shows is unknown
+                self._duplicate_times.append(self._times[-1])
                 return None
             # time went backwards (a timestamp reset): carry on one nominal frame later and say so
             self._t0 -= self._times[-1] + self._fallback_dt - t
@@ -351,6 +356,7 @@ class VideoReader:
             from_stream=self._timestamps_override is None and not self._fps_override,
             decode_errors=self.decode_errors,
             duplicates=self.duplicates,
+            duplicate_times_s=self._duplicate_times,
             resets=self.resets,
             cut_short=self._out_of_timestamps,
         )

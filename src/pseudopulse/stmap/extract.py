@@ -90,9 +90,9 @@ def extract_stmap(
         hit = _cache.load_cached(entry, key, fingerprint=fingerprint, params=params)
         if hit is not None:
             hit.meta["source"] = str(path)  # same content may sit at another path
-            message = read_loss_message(hit.meta, str(path))
-            if message:  # the same warning as the run that built the entry
-                warnings.warn(message, stacklevel=2)
+            for message in (read_loss_message(hit.meta, str(path)), face_loss_message(hit.meta, str(path))):
+                if message:  # the same warnings as the run that built the entry
+                    warnings.warn(message, stacklevel=2)
             return hit
         _cache.discard(entry)  # absent or damaged: rebuild
     with open_video(path, fps=fps, timestamps_s=timestamps_s) as reader:
@@ -109,6 +109,9 @@ def extract_stmap(
             stmap.meta["read_loss"] = reader.loss.to_dict()
         if reader.decode_errors:
             stmap.meta["decode_errors"] = list(reader.decode_errors)
+    message = face_loss_message(stmap.meta, str(path))
+    if message:
+        warnings.warn(message, stacklevel=2)
     if entry is not None:
         _cache.save_cached(entry, key, stmap, fingerprint=fingerprint, params=params)
         stmap.meta["cache"] = "miss"
@@ -127,6 +130,16 @@ def read_loss_summary(meta: dict) -> dict:
             "gaps_s": [list(g) for g in loss.get("gaps_s") or []], "missing_end_s": loss.get("missing_end_s"),
             "duplicate_timestamps": loss.get("duplicates"),
             "read_warning": read_loss_message(meta, str(meta.get("source", ""))) or None}  # fmt: skip
+
+
+def face_loss_message(meta: dict, source: str) -> str:
+    """The warning about frames without a face ('' when every frame had one, or for full-frame maps)."""
+    spans = meta.get("invalid_spans_s") or []
+    if meta.get("roi") != "face" or not spans:
+        return ""
+    shown = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in spans[:3]) + (" ..." if len(spans) > 3 else "")
+    return (f"{source}: no face in {meta.get('n_invalid', '?')} of {meta.get('n_frames', '?')} frames ({shown}); those "
+            "frames are not measured (gaps up to 1 s are bridged by interpolation, longer ones refused)")
 
 
 def read_loss_message(meta: dict, source: str) -> str:

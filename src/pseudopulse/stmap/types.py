@@ -79,8 +79,9 @@ class STMap:
             return None
         ts = self.timestamps_s
         span, n = float(ts[-1] - ts[0]), self.n_frames - 1
-        for a, b in self.time_gaps_s():  # gaps the reader found (frames missing): not part of the frame rate
-            span -= b - a
+        for a, _ in self.time_gaps_s():  # gaps the reader found (frames missing): not part of the frame rate
+            j = min(int(np.searchsorted(ts, a - 1e-3)), len(ts) - 2)  # the interval that starts at the gap
+            span -= float(ts[j + 1] - ts[j])
             n -= 1
         if n < 1 or span <= 0:
             span, n = float(ts[-1] - ts[0]), self.n_frames - 1
