@@ -30,6 +30,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 REORDER_DEPTH = 16  # frames whose times are sorted before they are given out (B-frame reordering is < 16 deep)
 GAP_FACTOR = 1.8  # a frame interval above this many median intervals is a time gap (one dropped frame gives 2.0)
+VFR_SHARE = 0.1  # long intervals in more than this share of all intervals: a variable frame rate, not losses
 MAX_BAD_PACKETS_IN_A_ROW = 250  # undecodable packets in a row after which the rest of the stream is given up
 
 
@@ -90,18 +91,25 @@ class ReadLoss:
 
 def find_loss(times_s: np.ndarray, *, declared_frames: int | None = None, declared_duration_s: float | None = None,
               from_stream: bool = True, decode_errors=(), duplicates: int = 0, duplicate_times_s=(), resets: int = 0,
-              cut_short: bool = False) -> ReadLoss:  # fmt: skip
+              cut_short: bool = False, declared_covers_gaps: bool = True) -> ReadLoss:  # fmt: skip
     """``ReadLoss`` of a stream whose given-out frames have the increasing times ``times_s`` (s). Time gaps are only
     looked for in times that came from the stream (``from_stream``); ``cut_short``: the caller stopped reading on
-    purpose (no missing end)."""
+    purpose (no missing end); ``declared_covers_gaps``: the declared frame count would include frames lost in gaps
+    (a container's count; not a folder's file count), so a stream that has them all has a variable rate instead."""
     t = np.asarray(times_s, dtype=np.float64)
     n = len(t)
     gaps, lost_in_gaps, med = [], 0, None
     if n >= 3:
         dt = np.diff(t)
         med = float(np.median(dt))
-        if from_stream and med > 0:
-            for i in np.flatnonzero(dt > GAP_FACTOR * med):
+        long_ = np.flatnonzero(dt > GAP_FACTOR * med) if med > 0 else np.zeros(0, int)
+        # long intervals that are common (> VFR_SHARE of them), or a stream that has every frame it declares, are a
+        # variable frame rate (phones drop to half rate in low light), not lost frames
+        vfr = len(long_) > VFR_SHARE * len(dt) or bool(
+            declared_covers_gaps and declared_frames and n + int(duplicates) >= declared_frames - 1
+        )
+        if from_stream and med > 0 and not vfr:
+            for i in long_:
                 gaps.append([round(float(t[i]), 4), round(float(t[i + 1]), 4)])
                 lost_in_gaps += max(1, int(round(dt[i] / med)) - 1)
     # a dropped duplicate that opened a time gap is already counted in that gap
@@ -359,6 +367,7 @@ class VideoReader:
             duplicate_times_s=self._duplicate_times,
             resets=self.resets,
             cut_short=self._out_of_timestamps,
+            declared_covers_gaps=self._images is None,
         )
         message = self.loss.describe(str(self.path))
         if message:
