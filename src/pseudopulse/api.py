@@ -85,7 +85,14 @@ class PredictResult:
             "hrv_withheld": self.hrv_withheld or None,
             "hr_track_window_s": self.track_window_s,
             "hr_track": self.hr_track(),
+            **_read_loss_summary(self.meta),  # frames_lost, gaps_s, missing_end_s, read_warning
         }
+
+
+def _read_loss_summary(meta: dict) -> dict:
+    from pseudopulse.stmap.extract import read_loss_summary
+
+    return read_loss_summary(meta)
 
 
 def predict_stmap(

@@ -23,3 +23,7 @@ class DatasetError(PseudopulseError):
 
 class ModelError(PseudopulseError):
     """A checkpoint or model file is missing, corrupt or incompatible."""
+
+
+class OutputError(PseudopulseError):
+    """An output or cache path cannot be written (a file where a folder is needed, no permission, a name clash)."""

@@ -16,6 +16,7 @@ from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     benchmark_methods,
     benchmark_train,
     benchmark_peer,
+    benchmark_memory,
     synth,
 )
 

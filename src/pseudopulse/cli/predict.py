@@ -32,7 +32,9 @@ def predict(
 ):
     """Estimate the heart rate (bpm) of the person in VIDEO."""
     from pseudopulse.api import predict as run_predict
+    from pseudopulse.cli.common import check_predict_options
 
+    check_predict_options(video, out=out, cache_dir=cache_dir, fps=fps, band=band, roi=roi)  # before any work
     with progress_bar(f"decoding {video.name}", enabled=not no_progress) as update:
         result = run_predict(video, method=method, model=model, roi=roi, band_hz=tuple(band), fps=fps, cache_dir=cache_dir,
                              progress=update, min_confidence=min_confidence)  # fmt: skip

@@ -6,9 +6,12 @@ the two keyframes — no lag, and landmark jitter only enters at keyframe rate, 
 
 The last frame of the stream is always a keyframe as well (no held tail).
 
-Missing faces: a keyframe without a face holds the last found landmarks for up to ``hold_s`` seconds
-(after that frames get ``landmarks=None``, i.e. invalid). Frames just before a keyframe that finds the face
-again take that keyframe's landmarks (a backward hold of < ``detect_every`` frames).
+Missing faces are marked, never bridged: a keyframe without a face gets ``landmarks=None`` (invalid), and so does
+every frame the face is not on. Where the face goes (a face keyframe followed by one without) or comes back, the
+detector also runs on the frames in between, from the face side, until the first frame without a face: frames it
+finds the face on keep their own landmarks, the rest are invalid. So a face hidden for 0.8 s gives 0.8 s of invalid
+frames (to one frame), and later stages see the loss instead of background sampled as skin. ``hold_s`` is kept for
+the callers' signatures and cache keys; landmarks are no longer held.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class TrackStats:
     n_frames: int = 0
     n_keyframes: int = 0
     n_detected: int = 0
+    n_boundary_detections: int = 0  # extra detector runs on frames between a face keyframe and a face-less one
     no_face_spans_s: list[list[float]] = field(default_factory=list)  # [start_s, end_s] of keyframe runs without a face
 
 
@@ -74,15 +78,13 @@ class FaceTracker:
             buf = []
             if lm is not None:
                 self._last_found = (fr.t_s, lm)
-                yield TrackedFrame(fr, lm, True, True)
-            else:
-                yield TrackedFrame(fr, self._held(fr.t_s), True, False)
+            yield TrackedFrame(fr, lm, True, lm is not None)
             left = (fr, lm)
         if buf:  # the last frame becomes a keyframe too, so the tail is interpolated rather than held
             fr = buf.pop()
             lm = self._detect(fr)
             yield from self._resolve(buf, left, (fr, lm))
-            yield TrackedFrame(fr, lm if lm is not None else self._held(fr.t_s), True, lm is not None)
+            yield TrackedFrame(fr, lm, True, lm is not None)
         if self._lost_since is not None:
             self.stats.no_face_spans_s.append([round(self._lost_since, 4), round(last_t, 4)])
             self._lost_since = None
@@ -100,25 +102,26 @@ class FaceTracker:
             self._lost_since = fr.t_s
         return lm
 
-    def _held(self, t_s: float) -> np.ndarray | None:
-        """Forward hold: the last found landmarks if they are at most ``hold_s`` old, else None."""
-        if self._last_found is not None and t_s - self._last_found[0] <= self.hold_s + 1e-9:
-            return self._last_found[1]
-        return None
-
     def _resolve(self, buf, left, right) -> Iterator[TrackedFrame]:
         """Assign landmarks to the buffered frames strictly between keyframes ``left`` and ``right``."""
         if not buf:
             return
         lf, llm = left if left is not None else (None, None)
         rf, rlm = right if right is not None else (None, None)
-        for fr in buf:
-            if llm is not None and rlm is not None:
+        if llm is not None and rlm is not None:
+            for fr in buf:
                 span = rf.t_s - lf.t_s
                 w = np.float32((fr.t_s - lf.t_s) / span) if span > 0 else np.float32(0.0)
-                lm = llm + w * (rlm - llm)
-            elif rlm is not None and rf.t_s - fr.t_s <= self.hold_s + 1e-9:
-                lm = rlm
-            else:
-                lm = self._held(fr.t_s)
+                yield TrackedFrame(fr, llm + w * (rlm - llm), False, False)
+            return
+        found: list = [None] * len(buf)
+        if llm is not None or rlm is not None:  # the face went or came back in here: find the frame
+            order = range(len(buf)) if llm is not None else range(len(buf) - 1, -1, -1)
+            for j in order:
+                lm = self.detector.detect(buf[j].rgb)
+                self.stats.n_boundary_detections += 1
+                if lm is None:
+                    break
+                found[j] = lm
+        for fr, lm in zip(buf, found):
             yield TrackedFrame(fr, lm, False, False)

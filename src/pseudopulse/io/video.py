@@ -3,13 +3,21 @@
 ``open_video(path)`` reads any container/codec that PyAV's ffmpeg reads, or a folder of image frames
 (PNG/JPEG/BMP, e.g. PURE). Frames are decoded lazily, one at a time; nothing holds the whole video.
 Timestamps come from the stream (variable frame rate is kept as is) and start at 0 for the first frame.
+
+What the stream lost is found from the timestamps themselves (``ReadLoss``: time gaps, duplicate times, packets
+that failed to decode, a stream that ends before its declared length), warned about once, and kept on the reader
+(``reader.loss``) so later stages and caches can report it.
 """
 
 from __future__ import annotations
 
+import array
+import heapq
 import re
+import stat
 import warnings
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -20,6 +28,108 @@ from pseudopulse.errors import VideoError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 # video files looked for in folders of videos (any file PyAV opens can still be given by name)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+REORDER_DEPTH = 16  # frames whose times are sorted before they are given out (B-frame reordering is < 16 deep)
+GAP_FACTOR = 1.8  # a frame interval above this many median intervals is a time gap (one dropped frame gives 2.0)
+VFR_SHARE = 0.1  # long intervals in more than this share of all intervals: a variable frame rate, not losses
+MAX_BAD_PACKETS_IN_A_ROW = 250  # undecodable packets in a row after which the rest of the stream is given up
+
+
+@dataclass(frozen=True)
+class ReadLoss:
+    """What reading a video lost, found from its timestamps and declared length. Times in s from the first frame.
+
+    ``frames_lost``: estimated frames missing (time gaps, duplicates dropped, undecodable packets, a short stream);
+    ``gaps_s``: [before_s, after_s] around each time gap (interval > ``GAP_FACTOR`` median intervals);
+    ``missing_end_s``: seconds missing at the end against the declared length (0 when complete)."""
+
+    frames_read: int = 0
+    frames_lost: int = 0
+    frames_declared: int | None = None
+    gaps_s: list = field(default_factory=list)
+    missing_end_s: float = 0.0
+    duplicates: int = 0
+    resets: int = 0
+    decode_errors: list = field(default_factory=list)
+    frame_interval_s: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.frames_lost or self.gaps_s or self.missing_end_s or self.duplicates or self.resets or self.decode_errors)
+
+    def to_dict(self) -> dict:
+        return {"frames_read": self.frames_read, "frames_lost": self.frames_lost, "frames_declared": self.frames_declared,
+                "gaps_s": [list(g) for g in self.gaps_s], "missing_end_s": self.missing_end_s,
+                "duplicates": self.duplicates, "resets": self.resets, "decode_errors": list(self.decode_errors),
+                "frame_interval_s": self.frame_interval_s}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ReadLoss":
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def describe(self, path: str) -> str:
+        """One line for the user ('' when nothing was lost)."""
+        if not self.any:
+            return ""
+        parts = []
+        if self.missing_end_s > 0:
+            parts.append(f"decoding stopped after {self.frames_read} frames, {self.missing_end_s:.2f} s before the "
+                         "declared end")  # fmt: skip
+        if self.gaps_s:
+            shown = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in self.gaps_s[:3]) + (" ..." if len(self.gaps_s) > 3 else "")
+            parts.append(f"{len(self.gaps_s)} time gap(s) ({shown})")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} frame(s) with a repeated timestamp dropped")
+        if self.resets:
+            parts.append(f"timestamps went backwards {self.resets} time(s) (continued at the nominal rate)")
+        if self.decode_errors:
+            parts.append(f"decoder: {self.decode_errors[0]}")
+        of = f" of {self.frames_declared}" if self.frames_declared else ""
+        return (f"{path}: about {self.frames_lost}{of} frames lost ({'; '.join(parts)}); using the "
+                f"{self.frames_read} frames that decoded")  # fmt: skip
+
+
+def find_loss(times_s: np.ndarray, *, declared_frames: int | None = None, declared_duration_s: float | None = None,
+              from_stream: bool = True, decode_errors=(), duplicates: int = 0, duplicate_times_s=(), resets: int = 0,
+              cut_short: bool = False, declared_covers_gaps: bool = True) -> ReadLoss:  # fmt: skip
+    """``ReadLoss`` of a stream whose given-out frames have the increasing times ``times_s`` (s). Time gaps are only
+    looked for in times that came from the stream (``from_stream``); ``cut_short``: the caller stopped reading on
+    purpose (no missing end); ``declared_covers_gaps``: the declared frame count would include frames lost in gaps
+    (a container's count; not a folder's file count), so a stream that has them all has a variable rate instead."""
+    t = np.asarray(times_s, dtype=np.float64)
+    n = len(t)
+    gaps, lost_in_gaps, med = [], 0, None
+    if n >= 3:
+        dt = np.diff(t)
+        med = float(np.median(dt))
+        long_ = np.flatnonzero(dt > GAP_FACTOR * med) if med > 0 else np.zeros(0, int)
+        # long intervals that are common (> VFR_SHARE of them), or a stream that has every frame it declares, are a
+        # variable frame rate (phones drop to half rate in low light), not lost frames
+        vfr = len(long_) > VFR_SHARE * len(dt) or bool(
+            declared_covers_gaps and declared_frames and n + int(duplicates) >= declared_frames - 1
+        )
+        if from_stream and med > 0 and not vfr:
+            for i in long_:
+                gaps.append([round(float(t[i]), 4), round(float(t[i + 1]), 4)])
+                lost_in_gaps += max(1, int(round(dt[i] / med)) - 1)
+    # a dropped duplicate that opened a time gap is already counted in that gap
+    starts = {round(a, 4) for a, _ in gaps}
+    in_gaps = sum(1 for t_dup in duplicate_times_s if round(float(t_dup), 4) in starts)
+    lost = lost_in_gaps + max(0, int(duplicates) - in_gaps)
+    missing_end = 0.0
+    if not cut_short:
+        if declared_frames and declared_frames - n - lost >= 2:
+            missing_end = (declared_frames - n - lost) * (med or 0.0)
+            lost = declared_frames - n
+        elif declared_duration_s and med and from_stream and declared_duration_s - (t[-1] + med) > 2.5 * med:
+            missing = declared_duration_s - (t[-1] + med)
+            missing_end = missing
+            lost += int(round(missing / med))
+        elif declared_frames and declared_frames - n > lost:
+            lost = declared_frames - n
+    return ReadLoss(frames_read=n, frames_lost=int(lost), frames_declared=declared_frames, gaps_s=gaps,
+                    missing_end_s=round(float(missing_end), 3), duplicates=int(duplicates), resets=int(resets),
+                    decode_errors=list(decode_errors), frame_interval_s=None if med is None else round(med, 6))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,11 +159,24 @@ class VideoReader:
         self._timestamps_override = None if timestamps_s is None else np.asarray(timestamps_s, dtype=np.float64)
         self.decode_errors: list[str] = []  # what went wrong after some frames decoded (truncated files)
         self.frames_read = 0
+        self.bad_packets = 0
+        self.duplicates = 0
+        self.resets = 0
+        self._duplicate_times: list[float] = []
+        self.loss: ReadLoss | None = None  # set when the iteration ends
+        self._times = array.array("d")  # given-out frame times (8 bytes a frame)
+        self._t0: float | None = None
         self._out_of_timestamps = False
         self._container = None
         self._images: list[Path] | None = None
         if not self.path.exists():
             raise VideoError(f"{self.path}: no such file or folder")
+        if not self.path.is_dir() and not self.path.is_file():
+            mode = self.path.stat().st_mode
+            if not (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
+                kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+                raise VideoError(f"{self.path}: is {kind}, which cannot be read to its end reliably; save the video "
+                                 "to a file (or pass a folder of frames)")  # fmt: skip
         if self.path.is_dir():
             self._open_folder()
         else:
@@ -65,8 +188,7 @@ class VideoReader:
         if not images:
             raise VideoError(f"{self.path}: folder holds no image frames ({', '.join(IMAGE_SUFFIXES)})")
         self._images = images
-        first = _read_image(images[0])
-        h, w = first.shape[:2]
+        w, h = _check_image_sizes(self.path, images)
         ts = self._timestamps_override
         if ts is None:
             ts = _timestamps_from_names(images, self._fps_override)
@@ -127,68 +249,129 @@ class VideoReader:
             yield from self._iter_file()
 
     def _iter_folder(self):
+        h, w = self.info.height, self.info.width
         for i, p in enumerate(self._images):
             try:
                 rgb = _read_image(p)
-            except Exception as e:  # a corrupt PNG in the middle: report and stop
-                self.decode_errors.append(f"{p.name}: {e}")
-                break
+            except Exception as e:  # a corrupt image: skip it (a time gap) and report it
+                self.decode_errors.append(f"{p.name}: {_one_line(e)}")
+                continue
+            if rgb.shape[:2] != (h, w):  # sizes are checked at open; a file replaced since then lands here
+                raise VideoError(f"{p}: frame is {rgb.shape[1]}x{rgb.shape[0]} px but the folder's first frame is "
+                                 f"{w}x{h} px; all frames of a folder must have one size")  # fmt: skip
+            self._note_time(float(self._folder_ts[i]))
             self.frames_read += 1
             yield Frame(rgb, float(self._folder_ts[i]), i)
         self._finish()
 
-    def _iter_file(self):
+    def _decoded(self):
+        """Decoded frames in output (presentation) order; a packet that fails to decode is counted and skipped (its
+        frames show up as a time gap), an error of the demuxer ends the stream."""
         import av
 
-        stream = self._stream
-        fallback_dt = 1.0 / self.info.fps_nominal if self.info.fps_nominal else 1.0 / 30.0
-        t0 = None
-        prev = -np.inf
-        decoder = self._container.decode(stream)
+        errors = (av.error.InvalidDataError, av.error.EOFError, av.error.FFmpegError, OSError)
+        packets = self._container.demux(self._stream)
+        bad_in_a_row = 0
         while True:
             try:
-                frame = next(decoder)
+                packet = next(packets)
             except StopIteration:
-                break
-            except (av.error.InvalidDataError, av.error.EOFError, av.error.FFmpegError) as e:
-                self.decode_errors.append(f"{e.__class__.__name__}: {e}")
-                break
+                return
+            except errors as e:
+                self.decode_errors.append(f"{e.__class__.__name__}: {_one_line(e)}")
+                return
+            try:
+                frames = packet.decode()
+            except errors as e:
+                self.bad_packets += 1
+                bad_in_a_row += 1
+                if not self.decode_errors or bad_in_a_row == 1:
+                    self.decode_errors.append(f"{e.__class__.__name__}: {_one_line(e)}")
+                if bad_in_a_row > MAX_BAD_PACKETS_IN_A_ROW:
+                    return
+                continue
+            bad_in_a_row = 0
+            yield from frames
+
+    def _iter_file(self):
+        """Frames with their times. Decoders emit frames in presentation order, but some containers (AVI with
+        B-frames) attach the timestamps in decode order: the times of a small window of pending frames are sorted
+        before they are given out, so every frame gets the right time whatever the container."""
+        stream = self._stream
+        fallback_dt = 1.0 / self.info.fps_nominal if self.info.fps_nominal else 1.0 / 30.0
+        self._fallback_dt = fallback_dt
+        pending: deque = deque()  # frames decoded but not yet given out
+        times: list[float] = []  # min-heap of their raw times
+        n_decoded = 0
+        for frame in self._decoded():
             if self._timestamps_override is not None:
-                if self.frames_read >= len(self._timestamps_override):
+                if n_decoded >= len(self._timestamps_override):
                     self._out_of_timestamps = True  # warned at open; not a decoding loss
                     break
-                t = float(self._timestamps_override[self.frames_read])
+                t = float(self._timestamps_override[n_decoded])
             elif self._fps_override:
-                t = self.frames_read / self._fps_override
+                t = n_decoded / self._fps_override
             elif frame.time is not None:
                 t = float(frame.time)
             else:
-                t = self.frames_read * fallback_dt
-            if t0 is None:
-                t0 = t
-            t -= t0
-            if t <= prev:  # duplicate / non-monotonic timestamp: nudge forward by one nominal frame
-                t = prev + fallback_dt
-            prev = t
-            rgb = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-            self.frames_read += 1
-            yield Frame(rgb, t, self.frames_read - 1)
+                t = n_decoded * fallback_dt
+            n_decoded += 1
+            pending.append(frame)
+            heapq.heappush(times, t)
+            if len(pending) > REORDER_DEPTH:
+                out = self._emit(pending.popleft(), heapq.heappop(times))
+                if out is not None:
+                    yield out
+        while pending:
+            out = self._emit(pending.popleft(), heapq.heappop(times))
+            if out is not None:
+                yield out
         self._finish()
+
+    def _emit(self, frame, t_raw: float) -> Frame | None:
+        if self._t0 is None:
+            self._t0 = t_raw
+        t = t_raw - self._t0
+        if self._times and t <= self._times[-1] + 1e-9:
+            if t >= self._times[-1] - 1e-9 or self._timestamps_override is not None or self._fps_override:
+                self.duplicates += 1  # same time as the frame before: which of the two it shows is unknown
+                self._duplicate_times.append(self._times[-1])
+                return None
+            # time went backwards (a timestamp reset): carry on one nominal frame later and say so
+            self._t0 -= self._times[-1] + self._fallback_dt - t
+            self.resets += 1
+            t = self._times[-1] + self._fallback_dt
+        if (frame.height, frame.width) != (self.info.height, self.info.width) and self.info.width and self.info.height:
+            raise VideoError(f"{self.path}: frame {self.frames_read} is {frame.width}x{frame.height} px but the "
+                             f"stream started at {self.info.width}x{self.info.height} px; a video whose frame size "
+                             "changes cannot be tracked; split it where the size changes")  # fmt: skip
+        rgb = _to_rgb(frame)
+        self._note_time(t)
+        self.frames_read += 1
+        return Frame(rgb, t, self.frames_read - 1)
+
+    def _note_time(self, t: float) -> None:
+        self._times.append(t)
 
     def _finish(self):
         if self.frames_read == 0:
             detail = f" ({self.decode_errors[0]})" if self.decode_errors else ""
             raise VideoError(f"{self.path}: no frame could be decoded{detail}")
-        expected = self.info.n_frames_hint
-        if not self.decode_errors and not self._out_of_timestamps and expected and self.frames_read < expected - 1:
-            self.decode_errors.append(f"stream ended early: the container declares {expected} frames")
-        if self.decode_errors:
-            lost = f"; about {expected - self.frames_read} of {expected} frames lost" if expected else ""
-            warnings.warn(
-                f"{self.path}: decoding stopped after {self.frames_read} frames ({self.decode_errors[0]}){lost}; "
-                "using the frames that decoded",
-                stacklevel=2,
-            )
+        self.loss = find_loss(
+            np.frombuffer(self._times, dtype=np.float64) if len(self._times) else np.zeros(0),
+            declared_frames=self.info.n_frames_hint,
+            declared_duration_s=self.info.duration_s,
+            from_stream=self._timestamps_override is None and not self._fps_override,
+            decode_errors=self.decode_errors,
+            duplicates=self.duplicates,
+            duplicate_times_s=self._duplicate_times,
+            resets=self.resets,
+            cut_short=self._out_of_timestamps,
+            declared_covers_gaps=self._images is None,
+        )
+        message = self.loss.describe(str(self.path))
+        if message:
+            warnings.warn(message, stacklevel=2)
 
     # -------------------------------------------------------------- resources
     def close(self):
@@ -210,6 +393,41 @@ def open_video(path: str | Path, fps: float | None = None, timestamps_s: Sequenc
     frame explicitly (e.g. from a dataset's timestamp file). Raises ``VideoError`` with the path and the problem.
     """
     return VideoReader(path, fps=fps, timestamps_s=timestamps_s)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or e.__class__.__name__
+
+
+def _to_rgb(frame) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a decoded frame, turned upright when the stream says it is rotated (phones)."""
+    rgb = frame.to_ndarray(format="rgb24")
+    rot = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+    if rot in (90, 180, 270):
+        rgb = np.rot90(rgb, k=rot // 90)  # display matrix angle is counter-clockwise
+    return np.ascontiguousarray(rgb)
+
+
+def _check_image_sizes(folder: Path, images: list[Path]) -> tuple[int, int]:
+    """(width, height) shared by every image of a frame folder (headers only); a VideoError names the first image
+    of another size. Images whose header cannot be read are left to the decoder (reported as lost frames)."""
+    from PIL import Image
+
+    size = None
+    for p in images:
+        try:
+            with Image.open(p) as im:
+                this = im.size
+        except Exception:  # noqa: BLE001 - a corrupt frame is reported when it is read
+            continue
+        if size is None:
+            size, first = this, p
+        elif this != size:
+            raise VideoError(f"{p}: frame is {this[0]}x{this[1]} px but {first.name} is {size[0]}x{size[1]} px; all "
+                             "frames of a folder must have one size (re-export the frames at one size)")  # fmt: skip
+    if size is None:
+        raise VideoError(f"{folder}: none of its {len(images)} image frames can be read")
+    return size
 
 
 def _read_image(path: Path) -> np.ndarray:

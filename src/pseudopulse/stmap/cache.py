@@ -2,9 +2,11 @@
 
 Key = sha256 over the video's fingerprint (sha256 of the file content, streamed in 1 MiB chunks; for an
 image-frame folder the sorted file names, sizes and mtimes), every extraction parameter, and
-``STMAP_CODE_VERSION`` (bump it whenever extraction output changes). Entries are written atomically; an
-entry that cannot be read back (truncated, corrupt, wrong key, inconsistent shapes) counts as a miss and
-is rebuilt by the caller.
+``STMAP_CODE_VERSION`` (bump it whenever extraction output changes). Each entry also carries what it was built
+from (the video fingerprint and the parameters, in the clear), a sha256 of its own arrays and meta, and in its meta
+what reading the video lost (``read_loss``), so a hit reports the same loss as the run that built it. Entries are
+written atomically; an entry that cannot be read back or does not check out (truncated, corrupt, edited, wrong key,
+built from other content or parameters, inconsistent shapes) counts as a miss and is rebuilt by the caller.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import hashlib
 import json
 from pathlib import Path
 
+import os
+
 import numpy as np
 
+from pseudopulse.errors import OutputError
 from pseudopulse.io import atomic_path
 from pseudopulse.stmap.types import STMap
 
-STMAP_CODE_VERSION = "stmap-2026.11-2"
+STMAP_CODE_VERSION = "stmap-2026.11-3"  # -3: read_loss in meta, held face frames invalid
 DEFAULT_CACHE_DIR = Path(".cache/pseudopulse")  # the commands' default --cache-dir (entries are content-addressed)
 _CHUNK = 1 << 20
 
@@ -41,10 +46,34 @@ def video_fingerprint(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(path: str | Path, params: dict) -> str:
+def check_cache_dir(cache_dir: str | Path) -> Path:
+    """``cache_dir`` as a Path if it is (or can be made) a writable folder; else an OutputError naming it."""
+    return check_writable_dir(cache_dir, "--cache-dir")
+
+
+def check_writable_dir(folder: str | Path, what: str = "output folder") -> Path:
+    """``folder`` if it is a writable folder or could be created as one (nothing is created); else an
+    ``OutputError`` naming it, the rule and the fix."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{what} {folder}: is a file, not a folder; pass a folder (it is created when missing)")
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"{what} {folder}: {probe} is a file, so the folder cannot be created; pass another folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {folder}: {probe} is not writable by this user; pass a folder you can write to")
+    return folder
+
+
+def cache_key(path: str | Path, params: dict, fingerprint: str | None = None) -> str:
     """sha256 hex over the video fingerprint, ``params`` (JSON-able) and the code version."""
     blob = json.dumps(
-        {"video": video_fingerprint(path), "params": params, "code": STMAP_CODE_VERSION}, sort_keys=True, default=str
+        {"video": fingerprint or video_fingerprint(path), "params": params, "code": STMAP_CODE_VERSION}, sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -53,31 +82,65 @@ def cache_file(cache_dir: str | Path, key: str) -> Path:
     return Path(cache_dir) / f"stmap-{key[:40]}.npz"
 
 
-def load_cached(file: str | Path, key: str) -> STMap | None:
-    """The cached STMap, or None when the file is absent, unreadable, for another key or inconsistent."""
+def _params_json(params: dict | None) -> str:
+    return json.dumps(params or {}, sort_keys=True, default=str)
+
+
+def _digest(arrays: dict, meta_json: str) -> str:
+    """sha256 over every array's name, dtype, shape and bytes, and the meta JSON."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    h.update(meta_json.encode())
+    return h.hexdigest()
+
+
+def load_cached(file: str | Path, key: str, fingerprint: str | None = None, params: dict | None = None) -> STMap | None:
+    """The cached STMap, or None when the file is absent, unreadable, for another key, built from other content or
+    parameters (when ``fingerprint`` / ``params`` are given), edited (digest mismatch) or inconsistent."""
     file = Path(file)
     if not file.is_file():
         return None
     try:
         with np.load(file, allow_pickle=False) as d:
-            if str(d["cache_key"]) != key:
+            if str(d["cache_key"]) != key or str(d["code_version"]) != STMAP_CODE_VERSION:
                 return None
-            stmap = STMap.from_npz_dict(d)
-            meta = json.loads(str(d["meta_json"]))
+            if fingerprint is not None and str(d["video_sha256"]) != fingerprint:
+                return None
+            if params is not None and str(d["params_json"]) != _params_json(params):
+                return None
+            arrays = {k: d[k] for k in STMap_FIELDS}
+            meta_json = str(d["meta_json"])
+            if str(d["digest"]) != _digest(arrays, meta_json):
+                return None
+            stmap = STMap.from_npz_dict(arrays)
+            meta = json.loads(meta_json)
         gy, gx = stmap.grid
         if stmap.values.shape[1] != gy * gx or not np.all(np.diff(stmap.timestamps_s) > 0):
+            return None
+        if not isinstance(meta, dict) or "read_loss" not in meta:
             return None
         return dataclasses.replace(stmap, meta={**meta, "cache": "hit"})
     except Exception:  # any damage (zip error, missing array, bad shapes, bad JSON) = a miss
         return None
 
 
-def save_cached(file: str | Path, key: str, stmap: STMap) -> None:
-    """Write ``stmap`` (with its meta as JSON) atomically to ``file``."""
+STMap_FIELDS = ("values", "timestamps_s", "skin_mean", "skin_corr", "skin_count", "valid", "grid", "colorspace")
+
+
+def save_cached(file: str | Path, key: str, stmap: STMap, fingerprint: str = "", params: dict | None = None) -> None:
+    """Write ``stmap`` (with its meta as JSON, what it was built from and a digest) atomically to ``file``."""
     meta = {k: v for k, v in stmap.meta.items() if k != "cache"}
+    meta.setdefault("read_loss", None)
+    arrays = stmap.to_npz_dict()
+    meta_json = json.dumps(meta, default=str)
     with atomic_path(file) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **stmap.to_npz_dict(), cache_key=np.asarray(key), meta_json=np.asarray(json.dumps(meta, default=str)))
+            np.savez(fh, **arrays, cache_key=np.asarray(key), meta_json=np.asarray(meta_json),
+                     code_version=np.asarray(STMAP_CODE_VERSION), video_sha256=np.asarray(fingerprint),
+                     params_json=np.asarray(_params_json(params)), digest=np.asarray(_digest(arrays, meta_json)))  # fmt: skip
 
 
 def discard(file: str | Path) -> None:

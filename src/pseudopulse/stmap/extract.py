@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -21,6 +22,7 @@ import numpy as np
 from pseudopulse.errors import FaceError, VideoError
 from pseudopulse.face.roi import FaceSkinSampler, SmoothedSkinMask, full_frame_stats, rgb_to_yuv
 from pseudopulse.io import Frame, open_video
+from pseudopulse.io.video import ReadLoss
 from pseudopulse.stmap import cache as _cache
 from pseudopulse.stmap.types import STMap
 
@@ -81,11 +83,16 @@ def extract_stmap(
             "fps": fps, "canonical_px": int(canonical_px), "hold_s": float(hold_s), "mask_tau_s": float(mask_tau_s),
             "timestamps_s": None if timestamps_s is None else hashlib.sha256(np.asarray(timestamps_s, np.float64).tobytes()).hexdigest(),
         }  # fmt: skip
-        key = _cache.cache_key(path, params)
+        _cache.check_cache_dir(cache_dir)
+        fingerprint = _cache.video_fingerprint(path)
+        key = _cache.cache_key(path, params, fingerprint=fingerprint)
         entry = _cache.cache_file(cache_dir, key)
-        hit = _cache.load_cached(entry, key)
+        hit = _cache.load_cached(entry, key, fingerprint=fingerprint, params=params)
         if hit is not None:
             hit.meta["source"] = str(path)  # same content may sit at another path
+            for message in (read_loss_message(hit.meta, str(path)), face_loss_message(hit.meta, str(path))):
+                if message:  # the same warnings as the run that built the entry
+                    warnings.warn(message, stacklevel=2)
             return hit
         _cache.discard(entry)  # absent or damaged: rebuild
     with open_video(path, fps=fps, timestamps_s=timestamps_s) as reader:
@@ -98,12 +105,47 @@ def extract_stmap(
             )  # fmt: skip
         finally:
             frames.close()  # stop the decode thread before the container closes
+        if reader.loss is not None:
+            stmap.meta["read_loss"] = reader.loss.to_dict()
         if reader.decode_errors:
             stmap.meta["decode_errors"] = list(reader.decode_errors)
+    message = face_loss_message(stmap.meta, str(path))
+    if message:
+        warnings.warn(message, stacklevel=2)
     if entry is not None:
-        _cache.save_cached(entry, key, stmap)
+        _cache.save_cached(entry, key, stmap, fingerprint=fingerprint, params=params)
         stmap.meta["cache"] = "miss"
     return stmap
+
+
+def read_loss_summary(meta: dict) -> dict:
+    """Plain-JSON fields of what reading lost: ``frames_lost``, ``frames_declared``, ``gaps_s`` ([before_s, after_s]
+    per time gap), ``missing_end_s``, ``duplicate_timestamps``, ``read_warning`` (the warning text, or None). An STMap
+    not read from a video (no record) gives ``frames_lost: None``."""
+    loss = meta.get("read_loss") if isinstance(meta, dict) else None
+    if not isinstance(loss, dict):
+        return {"frames_lost": None, "frames_declared": None, "gaps_s": [], "missing_end_s": None,
+                "duplicate_timestamps": None, "read_warning": None}  # fmt: skip
+    return {"frames_lost": int(loss.get("frames_lost") or 0), "frames_declared": loss.get("frames_declared"),
+            "gaps_s": [list(g) for g in loss.get("gaps_s") or []], "missing_end_s": loss.get("missing_end_s"),
+            "duplicate_timestamps": loss.get("duplicates"),
+            "read_warning": read_loss_message(meta, str(meta.get("source", ""))) or None}  # fmt: skip
+
+
+def face_loss_message(meta: dict, source: str) -> str:
+    """The warning about frames without a face ('' when every frame had one, or for full-frame maps)."""
+    spans = meta.get("invalid_spans_s") or []
+    if meta.get("roi") != "face" or not spans:
+        return ""
+    shown = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in spans[:3]) + (" ..." if len(spans) > 3 else "")
+    return (f"{source}: no face in {meta.get('n_invalid', '?')} of {meta.get('n_frames', '?')} frames ({shown}); those "
+            "frames are not measured (gaps up to 1 s are bridged by interpolation, longer ones refused)")
+
+
+def read_loss_message(meta: dict, source: str) -> str:
+    """The warning about frames lost in reading, rebuilt from an STMap's meta ('' when nothing was lost)."""
+    loss = meta.get("read_loss")
+    return ReadLoss.from_dict(loss).describe(source) if isinstance(loss, dict) else ""
 
 
 def extract_stmap_from_frames(
@@ -192,44 +234,65 @@ def _extract_face(frames, cols, meta, grid, detect_every, canonical_px, hold_s, 
 
 # ---------------------------------------------------------------------- helpers
 class _Columns:
-    """Growing per-frame arrays; invalid frames (stats None) become NaN / 0 / False."""
+    """Per-frame arrays grown in fixed chunks (no Python object per frame: a long video costs its numbers only);
+    invalid frames (stats None) become NaN / 0 / False."""
+
+    CHUNK = 4096  # frames per chunk
 
     def __init__(self, n_rois: int):
         self.n_rois = n_rois
-        self.t, self.values, self.mean, self.corr, self.count, self.valid = [], [], [], [], [], []
+        self.chunks: list[dict] = []
         self.n = 0
 
+    def _new_chunk(self) -> dict:
+        c = self.CHUNK
+        return {"t": np.empty(c, np.float64), "values": np.empty((c, self.n_rois, 3), np.float32),
+                "mean": np.empty((c, 3), np.float32), "corr": np.empty((c, 3, 3), np.float32),
+                "count": np.empty(c, np.int32), "valid": np.empty(c, bool)}  # fmt: skip
+
     def add(self, t_s: float, st) -> None:
-        self.t.append(t_s)
+        j = self.n % self.CHUNK
+        if j == 0:
+            self.chunks.append(self._new_chunk())
+        c = self.chunks[-1]
+        c["t"][j] = t_s
         if st is None:
-            self.values.append(np.full((self.n_rois, 3), np.nan, np.float32))
-            self.mean.append(np.full(3, np.nan, np.float32))
-            self.corr.append(np.full((3, 3), np.nan, np.float32))
-            self.count.append(0)
-            self.valid.append(False)
+            c["values"][j] = np.nan
+            c["mean"][j] = np.nan
+            c["corr"][j] = np.nan
+            c["count"][j] = 0
+            c["valid"][j] = False
         else:
-            self.values.append(st.values)
-            self.mean.append(st.skin_mean)
-            self.corr.append(st.skin_corr)
-            self.count.append(st.skin_count)
-            self.valid.append(True)
+            c["values"][j] = st.values
+            c["mean"][j] = st.skin_mean
+            c["corr"][j] = st.skin_corr
+            c["count"][j] = st.skin_count
+            c["valid"][j] = True
         self.n += 1
 
+    def _column(self, name: str) -> np.ndarray:
+        last = self.n - (len(self.chunks) - 1) * self.CHUNK
+        parts = [c[name] for c in self.chunks[:-1]] + [self.chunks[-1][name][:last]]
+        out = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+        for c in self.chunks:  # free as we go: peak stays near one copy
+            c.pop(name)
+        return out
+
     def to_stmap(self, grid, colorspace, meta) -> STMap:
-        ts = np.asarray(self.t, np.float64)
-        valid = np.asarray(self.valid, bool)
-        values = np.stack(self.values).astype(np.float32)
+        ts = self._column("t")
+        valid = self._column("valid")
+        values = self._column("values")
         if colorspace == "yuv":
-            values = rgb_to_yuv(values)
+            values = rgb_to_yuv(values).astype(np.float32)
         meta["n_frames"] = int(len(ts))
         meta["n_invalid"] = int((~valid).sum())
         meta["invalid_spans_s"] = _spans(ts, valid)
         return STMap(
             values=values,
             timestamps_s=ts,
-            skin_mean=np.stack(self.mean).astype(np.float32),
-            skin_corr=np.stack(self.corr).astype(np.float32),
-            skin_count=np.asarray(self.count, np.int32),
+            skin_mean=self._column("mean"),
+            skin_corr=self._column("corr"),
+            skin_count=self._column("count"),
             valid=valid,
             grid=tuple(grid),
             colorspace=colorspace,

@@ -19,7 +19,6 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.interpolate import interp1d
 
 from pseudopulse.errors import SignalError
 from pseudopulse.signal.filters import uniform_times
@@ -79,7 +78,23 @@ class STMap:
         if self.n_frames < 2:
             return None
         ts = self.timestamps_s
-        return float((self.n_frames - 1) / (ts[-1] - ts[0]))
+        span, n = float(ts[-1] - ts[0]), self.n_frames - 1
+        for a, _ in self.time_gaps_s():  # gaps the reader found (frames missing): not part of the frame rate
+            j = min(int(np.searchsorted(ts, a - 1e-3)), len(ts) - 2)  # the interval that starts at the gap
+            span -= float(ts[j + 1] - ts[j])
+            n -= 1
+        if n < 1 or span <= 0:
+            span, n = float(ts[-1] - ts[0]), self.n_frames - 1
+        return float(n / span)
+
+    def time_gaps_s(self) -> list[tuple[float, float]]:
+        """[(before_s, after_s)] of the time gaps (missing frames) found when the video was read, inside this map's
+        time range; empty when the map was not read from a stream (``meta["read_loss"]``)."""
+        loss = self.meta.get("read_loss") if isinstance(self.meta, dict) else None
+        if not isinstance(loss, dict) or not self.n_frames:
+            return []
+        lo, hi = float(self.timestamps_s[0]), float(self.timestamps_s[-1])
+        return [(float(a), float(b)) for a, b in loss.get("gaps_s") or [] if a >= lo - 1e-6 and b <= hi + 1e-6]
 
     def is_uniform(self, tolerance: float = UNIFORM_TOLERANCE) -> bool:
         """True when every frame interval is within ``tolerance`` (relative) of the mean interval 1/fs.
@@ -119,10 +134,19 @@ class STMap:
         than ``max_gap_s`` or no frame is valid.
         """
         valid = self.valid & np.isfinite(self.skin_mean).all(axis=1)
+        source = f"{self.meta.get('source')}: " if isinstance(self.meta, dict) and self.meta.get("source") else ""
+        gaps = self.time_gaps_s()
+        if gaps:
+            a, b = max(gaps, key=lambda g: g[1] - g[0])
+            if b - a > max_gap_s:
+                raise SignalError(
+                    f"{source}{b - a:.1f} s of video missing between {a:.2f} s and {b:.2f} s (frames lost or a "
+                    f"timestamp jump; longest gap bridged {max_gap_s:.1f} s); cut the clip around it or repair the file"
+                )
         if valid.all():
             return self
         if not valid.any():
-            raise SignalError("no frame has a face: nothing to measure (try --roi full-frame for skin crops)")
+            raise SignalError(f"{source}no frame has a face: nothing to measure (try --roi full-frame for skin crops)")
         ts = self.timestamps_s
         longest, run_start = 0.0, None
         for i, ok in enumerate(np.append(valid, True)):
@@ -135,17 +159,17 @@ class STMap:
                 run_start = None
         if longest > max_gap_s:
             raise SignalError(
-                f"face lost for {longest:.1f} s in one stretch (longest allowed gap {max_gap_s:.1f} s); "
+                f"{source}face lost for {longest:.1f} s in one stretch (longest allowed gap {max_gap_s:.1f} s); "
                 "cut the clip around it or raise max_gap_s"
             )
         good = np.flatnonzero(valid)
 
         def interp(a):
-            flat = a.reshape(len(a), -1).astype(np.float64)
+            flat = a.reshape(len(a), -1)
             out = np.empty_like(flat)
             for j in range(flat.shape[1]):
-                out[:, j] = np.interp(ts, ts[good], flat[good, j])
-            return out.reshape(a.shape).astype(a.dtype)
+                out[:, j] = np.interp(ts, ts[good], flat[good, j].astype(np.float64))
+            return out.reshape(a.shape)
 
         return dataclasses.replace(
             self,
@@ -167,10 +191,15 @@ class STMap:
         if len(ts) < 2:
             raise SignalError(f"cannot resample an STMap of {len(ts)} frame(s)")
         new_ts = uniform_times(ts, fs)
+        at = np.clip(new_ts, ts[0], ts[-1])  # the grid's last point may round past the last frame
 
-        def interp(a, kind="linear"):
-            f = interp1d(ts, a.astype(np.float64), axis=0, kind=kind, assume_sorted=True)
-            return f(new_ts).astype(a.dtype)
+        def interp(a):
+            """Column by column in float64 (no float64 copy of the whole map), back to ``a``'s dtype."""
+            flat = a.reshape(len(a), -1)
+            out = np.empty((len(at), flat.shape[1]), dtype=a.dtype)
+            for j in range(flat.shape[1]):
+                out[:, j] = np.interp(at, ts, flat[:, j].astype(np.float64))
+            return out.reshape((len(at),) + a.shape[1:])
 
         idx = np.clip(np.searchsorted(ts, new_ts), 0, len(ts) - 1)
         return dataclasses.replace(
