@@ -14,7 +14,6 @@ from pseudopulse.signal import (
     irrelevant_power_ratio,
     psd,
     snr_db,
-    windowed_heart_rate,
 )
 
 
@@ -90,14 +89,6 @@ def test_detect_beats_recovers_intervals():
     assert len(beats.peak_times_s) == len(beat_times)
     np.testing.assert_allclose(beats.peak_times_s, beat_times, atol=0.01)
     assert beats.sdnn_ms == pytest.approx(np.std(np.diff(beat_times), ddof=1) * 1000, rel=0.1)
-
-
-def test_windowed_heart_rate_tracks_change():
-    fs = 30.0
-    a, b = sine(60, fs, 20), sine(100, fs, 20)
-    centres, hrs = windowed_heart_rate(np.concatenate([a, b]), fs=fs, window_s=10, step_s=5)
-    assert hrs[0] == pytest.approx(60, abs=1) and hrs[-1] == pytest.approx(100, abs=1)
-    assert centres[0] == pytest.approx(5.0)
 
 
 @pytest.mark.parametrize("fs", [0, -30, float("nan"), None])

@@ -4,7 +4,7 @@ from pseudopulse.signal.beats import Beats, detect_beats
 from pseudopulse.signal.postprocess import HREstimate, clean_wave, estimate_hr
 from pseudopulse.signal.filters import DEFAULT_BAND_HZ, bandpass, check_fs, detrend, standardize, uniform_times
 from pseudopulse.signal.quality import irrelevant_power_ratio, snr_db
-from pseudopulse.signal.spectrum import heart_rate, peak_frequency, psd, windowed_heart_rate
+from pseudopulse.signal.spectrum import heart_rate, peak_frequency, psd
 
 __all__ = [
     "Beats",
@@ -23,5 +23,4 @@ __all__ = [
     "snr_db",
     "standardize",
     "uniform_times",
-    "windowed_heart_rate",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 from scipy import sparse
-from scipy.sparse.linalg import spsolve
+from scipy.linalg import solveh_banded
 
 from pseudopulse.errors import SignalError
 
@@ -30,8 +30,12 @@ def detrend(x: np.ndarray, lambda_: float = 100.0) -> np.ndarray:
     if n < 3:
         return x - x.mean(axis=0)
     d2 = sparse.diags([np.ones(n - 2), -2 * np.ones(n - 2), np.ones(n - 2)], [0, 1, 2], shape=(n - 2, n))
-    a = (sparse.identity(n) + lambda_**2 * (d2.T @ d2)).tocsc()
-    trend = spsolve(a, x)
+    a = sparse.identity(n) + lambda_**2 * (d2.T @ d2)  # symmetric positive definite, 5 diagonals
+    bands = np.zeros((3, n))  # upper banded form for solveh_banded: bands[2 + i - j, j] = a[i, j]
+    bands[2] = a.diagonal(0)
+    bands[1, 1:] = a.diagonal(1)
+    bands[0, 2:] = a.diagonal(2)
+    trend = solveh_banded(bands, x.reshape(n, -1))  # memory linear in n (a sparse LU is not)
     return x - trend.reshape(x.shape)
 
 

@@ -31,12 +31,14 @@ def psd(
         raise SignalError(f"psd expects a 1-D wave (T,); got shape {x.shape}")
     if len(x) < 4 or not np.all(np.isfinite(x)):
         raise SignalError(f"psd needs >= 4 finite samples; got {len(x)} samples, {int((~np.isfinite(x)).sum())} non-finite")
-    nfft = max(len(x), int(np.ceil(fs * 60.0 / resolution_bpm)))
+    fine = int(np.ceil(fs * 60.0 / resolution_bpm))  # FFT length whose bins are resolution_bpm apart
     if segment_s is not None:
         seg = int(round(segment_s * fs))
         hop = max(1, int(round(hop_s * fs)))
-        if seg >= 4 and len(x) >= seg + hop:
-            return sps.welch(x, fs=fs, window="hann", nperseg=seg, noverlap=seg - hop, nfft=nfft, detrend="constant")
+        if seg >= 4 and len(x) >= seg + hop:  # each segment padded to the bin spacing, not to the recording's length
+            return sps.welch(x, fs=fs, window="hann", nperseg=seg, noverlap=seg - hop, nfft=max(seg, fine),
+                             detrend="constant")  # fmt: skip
+    nfft = max(len(x), fine)
     freqs, power = sps.periodogram(x - x.mean(), fs=fs, window="hann", nfft=nfft, detrend=False, scaling="density")
     return freqs, power
 
@@ -87,17 +89,3 @@ def heart_rate(
     than ``segment_s`` seconds is read from its Welch spectrum (see ``psd``): the recording's typical rate."""
     freqs, power = psd(x, fs, resolution_bpm=resolution_bpm, segment_s=segment_s)
     return 60.0 * peak_frequency(freqs, power, band_hz, subharmonic_ratio)
-
-
-def windowed_heart_rate(
-    x: np.ndarray, fs: float, window_s: float = 10.0, step_s: float = 1.0, band_hz: tuple[float, float] = DEFAULT_BAND_HZ
-) -> tuple[np.ndarray, np.ndarray]:
-    """Heart rate over sliding windows. Returns ``(centre_times_s, hr_bpm)`` (times from the wave's start)."""
-    fs = check_fs(fs)
-    n = int(round(window_s * fs))
-    step = max(1, int(round(step_s * fs)))
-    if len(x) < n:
-        raise SignalError(f"wave of {len(x) / fs:.1f} s is shorter than the {window_s:.1f}-s window")
-    starts = np.arange(0, len(x) - n + 1, step)
-    hrs = np.array([heart_rate(x[s : s + n], fs, band_hz) for s in starts])
-    return (starts + n / 2) / fs, hrs
