@@ -98,3 +98,13 @@ def test_trust_metrics_count_coverage_and_keep_the_most_confident_first():
     assert t.n_reliable == 3 and t.coverage == pytest.approx(0.6)
     assert t.mae_reliable == pytest.approx(3.5 / 3) and t.max_error_reliable == 2.0 and t.within5_reliable == 1.0
     assert t.curve[0] == (pytest.approx(0.2), pytest.approx(0.5)) and t.curve[-1][1] == pytest.approx(np.mean(err))
+
+
+def test_tiny_skin_region_is_never_reliable(pulsed):
+    _, path = pulsed
+    st = extract_stmap(path)
+    assert st.meta["roi_px"] > 2500  # the face of a 320x240 clip is large enough
+    crop = dataclasses.replace(st, meta={**st.meta, "roi_px": 625.0})  # a 25x25-px skin crop
+    r = read_stmap(crop, "pos")
+    assert r.confidence.value == 0.0 and not r.reliable and np.all(r.track_confidence == 0)
+    assert any("skin region is only 625 px" in reason for reason in r.reasons())

@@ -26,7 +26,7 @@ from pseudopulse.errors import PseudopulseError, SignalError
 from pseudopulse.methods.pos import pos
 from pseudopulse.predictors import Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, estimate_hr, uniform_times
-from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD,
+from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, MIN_ROI_PX,
                                            Confidence, ReadingFeatures, confidence_from_features, window_confidence)  # fmt: skip
 from pseudopulse.signal.track import HRTrack, hr_track
 
@@ -178,8 +178,9 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
         estimator_bpm = {k: _wave_rate(w, fs, band_hz) for k, w in others.items()}
     valid = np.asarray(stmap.valid, bool)
     face = _window_face_share(valid, stmap.timestamps_s - stmap.timestamps_s[0], track)
+    roi_px = float(stmap.meta.get("roi_px", float("nan")) or float("nan"))
     track_conf = window_confidence(track, estimator_agreement=_share_near(other_peaks, track.hr_bpm),
-                                   roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face)  # fmt: skip
+                                   roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face, roi_px=roi_px)  # fmt: skip
     near = np.abs(track.freqs_bpm - hr_bpm) <= track.tol_bpm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a mean of no readable window is NaN: no support
@@ -189,6 +190,7 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
             roi_agreement=float(np.nanmean(_share_near(roi_peaks, hr_bpm))),
             face_valid=float(np.mean(valid)) if len(valid) else float("nan"),
             track_agreement=float(np.mean(np.abs(track.peak_bpm - hr_bpm) <= CONFIDENCE_TOL_BPM)),
+            roi_px=roi_px,
         )
     return Assessment(confidence_from_features(feats, threshold=min_confidence), track, track_conf, estimator_bpm)
 
@@ -231,6 +233,10 @@ def unreliable_reasons(confidence: Confidence, hr_bpm: float, estimator_bpm: dic
         if hi - lo > 2 * CONFIDENCE_TOL_BPM:
             out.append(f"the heart rate changes over the recording ({lo:.0f}-{hi:.0f} bpm): one number does not "
                        "describe it, read the HR track")  # fmt: skip
+    if np.isfinite(f.roi_px) and f.roi_px < MIN_ROI_PX:
+        side = int(np.sqrt(MIN_ROI_PX))
+        out.append(f"the skin region is only {f.roi_px:.0f} px (about {np.sqrt(f.roi_px):.0f}×{np.sqrt(f.roi_px):.0f}); "
+                   f"a reading needs at least {MIN_ROI_PX:.0f} px ({side}×{side}): use a larger crop or a closer face")  # fmt: skip
     if np.isfinite(f.face_valid) and f.face_valid < 0.95:
         out.append(f"no face on {100 * (1 - f.face_valid):.0f} % of the frames")
     dissent = {k: v for k, v in estimator_bpm.items() if not (np.isfinite(v) and abs(v - hr_bpm) <= CONFIDENCE_TOL_BPM)}

@@ -49,6 +49,11 @@ INTERCEPT = 1.0095
 # 43 % of the real clips with 92.6 % within 5 bpm (fails the rule); 0.85 kept 27 % with 100 % (MAE 1.08 bpm); 23 of 24
 # pulse-free generated clips fall below either.
 DEFAULT_THRESHOLD = 0.85
+# A skin region smaller than this (source pixels; 50 × 50) gives no reading worth trusting: the pulse is a ~0.1 %
+# colour change, the noise of a mean falls only as 1/sqrt(pixels), and compression artefacts of a small patch are
+# shared by every method and block, so agreement between them stops being evidence (25×25-px cheek crops: the
+# methods agreed on wrong rates; docs/trust.md).
+MIN_ROI_PX = 2500.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class ReadingFeatures:
     ``face_valid``: share of frames on which a face was found.
     ``harmonic_ambiguity``: 1 when the spectrum holds ≥ 30 % of the peak's power at half the read rate
     (the true rate may be half), else 0.
+    ``roi_px``: area of the skin region in source pixels (the face mesh's outline, or the frame for skin crops).
     """
 
     peak_share: float = float("nan")
@@ -72,6 +78,7 @@ class ReadingFeatures:
     roi_agreement: float = float("nan")
     face_valid: float = float("nan")
     harmonic_ambiguity: float = float("nan")
+    roi_px: float = float("nan")  # area of the skin region in source pixels (NaN: unknown)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -156,22 +163,28 @@ def confidence_from_features(
     threshold: float = DEFAULT_THRESHOLD,
 ) -> Confidence:
     """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map
-    (``logistic_confidence``); a face found on fewer than half the frames caps it at 0 (no reading without a face)."""
+    (``logistic_confidence``); a face found on fewer than half the frames, or a skin region under ``MIN_ROI_PX``
+    source pixels, caps it at 0."""
     value = float(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept))
     if np.isfinite(features.face_valid) and features.face_valid < 0.5:
+        value = 0.0
+    if np.isfinite(features.roi_px) and features.roi_px < MIN_ROI_PX:
         value = 0.0
     return Confidence(value=value, features=features, threshold=float(threshold))
 
 
 def window_confidence(track: HRTrack, *, estimator_agreement: np.ndarray, roi_agreement: np.ndarray,
-                      face_valid: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                      face_valid: np.ndarray | None = None, roi_px: float = float("nan")) -> np.ndarray:  # fmt: skip
     """(K,) confidence of each window of ``track`` (the same meaning and map as a whole reading): its own
     ``peak_share`` with the per-window ``estimator_agreement`` and ``roi_agreement`` (K,) shares; windows where a
-    face was found on fewer than half the frames (``face_valid`` (K,) shares) get 0."""
+    face was found on fewer than half the frames (``face_valid`` (K,) shares) get 0, and every window gets 0 when the
+    skin region (``roi_px``, source pixels) is under ``MIN_ROI_PX``."""
     value = logistic_confidence({"peak_share": track.peak_share, "estimator_agreement": estimator_agreement,
                                  "roi_agreement": roi_agreement})  # fmt: skip
     if face_valid is not None:
         value = np.where(np.asarray(face_valid) < 0.5, 0.0, value)
+    if np.isfinite(roi_px) and roi_px < MIN_ROI_PX:
+        value = np.zeros_like(np.asarray(value, dtype=np.float64))
     return np.asarray(value, dtype=np.float64)
 
 

@@ -25,7 +25,7 @@ from pseudopulse.errors import OutputError
 from pseudopulse.io import atomic_path
 from pseudopulse.stmap.types import STMap
 
-STMAP_CODE_VERSION = "stmap-2026.11-3"  # -3: read_loss in meta, held face frames invalid
+STMAP_CODE_VERSION = "stmap-2026.11-4"  # -3: read_loss in meta, held face frames invalid; -4: roi_px in meta, torch face mesh
 DEFAULT_CACHE_DIR = Path(".cache/pseudopulse")  # the commands' default --cache-dir (entries are content-addressed)
 _CHUNK = 1 << 20
 

@@ -173,10 +173,12 @@ def extract_stmap_from_frames(
     cols = _Columns(gy * gx)
     meta: dict = {"source": source, "roi": roi, "grid": [gy, gx], "code_version": _cache.STMAP_CODE_VERSION}
     if roi == "full-frame":
+        area = 0
         for fr in frames:
             cols.add(fr.t_s, full_frame_stats(fr.rgb, (gy, gx)))
+            area = fr.rgb.shape[0] * fr.rgb.shape[1]
             _tick(progress, cols.n, frames_total)
-        meta.update(detector=None)
+        meta.update(detector=None, roi_px=float(area))
     else:
         _extract_face(
             frames, cols, meta, (gy, gx), detect_every, canonical_px, hold_s, mask_tau_s, progress, frames_total, source, detector
@@ -201,7 +203,10 @@ def _extract_face(frames, cols, meta, grid, detect_every, canonical_px, hold_s, 
         sampler = FaceSkinSampler(grid, size_px=canonical_px)
         smask = SmoothedSkinMask(sampler, tau_s=mask_tau_s)
         n_fallback = 0
+        face_px = []  # area (source pixels) of the face mesh's outline at each detection
         for tf in tracker.track(frames):
+            if tf.detected:
+                face_px.append(_polygon_area(tf.landmarks))
             if tf.detected and mask_tau_s > 0:
                 smask.update(tf.frame.t_s, tf.landmarks)
             st = sampler.sample(tf.frame.rgb, tf.landmarks, smask.mask) if tf.landmarks is not None else None
@@ -229,7 +234,18 @@ def _extract_face(frames, cols, meta, grid, detect_every, canonical_px, hold_s, 
         n_keyframes_with_face=s.n_detected,
         no_face_spans_s=s.no_face_spans_s,
         empty_block_fallbacks=int(n_fallback),
+        roi_px=float(np.median(face_px)) if face_px else float("nan"),
     )
+
+
+def _polygon_area(landmarks: np.ndarray) -> float:
+    """Area (px²) of the convex hull of the face mesh's landmarks (x, y in source pixels)."""
+    from scipy.spatial import ConvexHull
+
+    try:
+        return float(ConvexHull(np.asarray(landmarks, dtype=np.float64)[:, :2]).volume)  # in 2-D, .volume is the area
+    except Exception:  # noqa: BLE001 - degenerate geometry (all points on a line) has no area
+        return 0.0
 
 
 # ---------------------------------------------------------------------- helpers
