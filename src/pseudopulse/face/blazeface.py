@@ -152,6 +152,22 @@ class BlazeFaceNet(nn.Module):
         return reg, logits
 
 
+@torch.inference_mode()
+def run_batched(net: nn.Module, x: np.ndarray, batch_size: int, device) -> tuple[np.ndarray, np.ndarray]:
+    """A two-output network on NHWC float32 input (N, H, W, 3), ``batch_size`` frames at a time -> both outputs as
+    float32 arrays concatenated over N (an empty N gives empty arrays)."""
+    first, second = [], []
+    for s in range(0, len(x), batch_size):
+        t = torch.from_numpy(np.ascontiguousarray(x[s : s + batch_size])).to(device).permute(0, 3, 1, 2)  # NHWC memory = channels_last
+        a, b = net(t)
+        first.append(a.float().cpu().numpy())
+        second.append(b.float().cpu().numpy())
+    if not first:
+        a, b = net(torch.zeros((1, 3, x.shape[1], x.shape[2]), device=device))
+        return np.zeros((0, *a.shape[1:]), np.float32), np.zeros((0, *b.shape[1:]), np.float32)
+    return np.concatenate(first), np.concatenate(second)
+
+
 def weights_file(name: str) -> dict[str, np.ndarray]:
     """Arrays of a shipped weight file (``pseudopulse/face/weights/<name>``), read from the installed package."""
     ref = resources.files("pseudopulse.face").joinpath("weights", name)
@@ -159,18 +175,23 @@ def weights_file(name: str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-@lru_cache(maxsize=1)
-def _blazeface_state() -> dict[str, torch.Tensor]:
-    net = BlazeFaceNet()
-    load_tflite_weights(net, weights_file("blazeface_short_range.npz"), net.tflite_mapping())
+@lru_cache(maxsize=4)
+def _shipped_state(cls: type, name: str) -> dict[str, torch.Tensor]:
+    net = cls()
+    load_tflite_weights(net, weights_file(name), net.tflite_mapping())
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def shipped_net(cls: type, name: str) -> nn.Module:
+    """A new ``cls`` network (eval mode, CPU) with the shipped weight file ``name`` (converted once per process)."""
+    net = cls()
+    net.load_state_dict(_shipped_state(cls, name))
+    return net.eval()
 
 
 def blazeface_net() -> BlazeFaceNet:
     """A ``BlazeFaceNet`` (eval mode, CPU) with the shipped MediaPipe weights."""
-    net = BlazeFaceNet()
-    net.load_state_dict(_blazeface_state())
-    return net.eval()
+    return shipped_net(BlazeFaceNet, "blazeface_short_range.npz")
 
 
 # ----------------------------------------------------------------------------------------------- anchors and decoding
@@ -328,13 +349,7 @@ class BlazeFace:
     @torch.inference_mode()
     def raw(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Network on preprocessed input (N, 128, 128, 3) float32 -> (regressors (N, 896, 16), logits (N, 896))."""
-        regs, logits = [], []
-        for s in range(0, len(x), self.batch_size):
-            t = torch.from_numpy(np.ascontiguousarray(x[s:s + self.batch_size])).to(self.device).permute(0, 3, 1, 2)  # NHWC memory = channels_last
-            r, c = self.net(t)
-            regs.append(r.float().cpu().numpy())
-            logits.append(c.float().cpu().numpy())
-        return np.concatenate(regs), np.concatenate(logits)
+        return run_batched(self.net, x, self.batch_size, self.device)
 
     def postprocess(self, reg: np.ndarray, logits: np.ndarray, pad: tuple[float, float],
                     image_size: tuple[int, int]) -> Detections:

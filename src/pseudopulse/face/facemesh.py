@@ -27,7 +27,6 @@ Shapes: frames (N, H, W, 3) uint8 RGB; landmarks (N, 468, 3) float32 pixels (x, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -39,11 +38,11 @@ from pseudopulse.face.blazeface import (
     Detections,
     block_mapping,
     check_frames,
-    load_tflite_weights,
     pad_same,
     rect_transform,
+    run_batched,
+    shipped_net,
     warp,
-    weights_file,
 )
 
 INPUT_SIZE = 192
@@ -109,18 +108,9 @@ class FaceMeshNet(nn.Module):
         return lm, self.score_out(s).reshape(-1)
 
 
-@lru_cache(maxsize=1)
-def _facemesh_state() -> dict[str, torch.Tensor]:
-    net = FaceMeshNet()
-    load_tflite_weights(net, weights_file("face_landmark.npz"), net.tflite_mapping())
-    return {k: v.detach().clone() for k, v in net.state_dict().items()}
-
-
 def facemesh_net() -> FaceMeshNet:
     """A ``FaceMeshNet`` (eval mode, CPU) with the shipped MediaPipe weights."""
-    net = FaceMeshNet()
-    net.load_state_dict(_facemesh_state())
-    return net.eval()
+    return shipped_net(FaceMeshNet, "face_landmark.npz")
 
 
 # ----------------------------------------------------------------------------------------------- regions of interest
@@ -223,13 +213,9 @@ class FaceMesh:
     @torch.inference_mode()
     def raw(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Network on crops (M, 192, 192, 3) float32 -> (landmarks (M, 468, 3) crop pixels, presence logits (M,))."""
-        lms, logits = [np.zeros((0, NUM_LANDMARKS, 3), np.float32)], [np.zeros((0,), np.float32)]
-        for s in range(0, len(x), self.batch_size):
-            t = torch.from_numpy(np.ascontiguousarray(x[s:s + self.batch_size])).to(self.device).permute(0, 3, 1, 2)  # NHWC memory = channels_last
-            lm, c = self.net(t)
-            lms.append(lm.float().cpu().numpy())
-            logits.append(c.float().cpu().numpy())
-        return np.concatenate(lms), np.concatenate(logits)
+        if len(x) == 0:
+            return np.zeros((0, NUM_LANDMARKS, 3), np.float32), np.zeros((0,), np.float32)
+        return run_batched(self.net, x, self.batch_size, self.device)
 
     @staticmethod
     def project(raw_lm: np.ndarray, roi: FaceRoi, idx: np.ndarray) -> np.ndarray:
