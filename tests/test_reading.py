@@ -108,3 +108,12 @@ def test_tiny_skin_region_is_never_reliable(pulsed):
     r = read_stmap(crop, "pos")
     assert r.confidence.value == 0.0 and not r.reliable and np.all(r.track_confidence == 0)
     assert any("skin region is only 625 px" in reason for reason in r.reasons())
+
+
+def test_skin_crop_is_never_reliable(pulsed):
+    _, path = pulsed
+    st = extract_stmap(path)
+    crop = dataclasses.replace(st, meta={**st.meta, "roi": "full-frame"})
+    r = read_stmap(crop, "pos")
+    assert r.confidence.value <= 0.2 and not r.reliable and np.all(r.track_confidence <= 0.2)
+    assert any("skin crop" in reason for reason in r.reasons())

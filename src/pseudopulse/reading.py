@@ -27,6 +27,7 @@ from pseudopulse.methods.pos import pos
 from pseudopulse.predictors import Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, estimate_hr, uniform_times
 from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, MIN_ROI_PX,
+                                           SKIN_CROP_MAX_CONFIDENCE,
                                            Confidence, ReadingFeatures, confidence_from_features, window_confidence)  # fmt: skip
 from pseudopulse.signal.track import HRTrack, hr_track
 
@@ -179,8 +180,10 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
     valid = np.asarray(stmap.valid, bool)
     face = _window_face_share(valid, stmap.timestamps_s - stmap.timestamps_s[0], track)
     roi_px = float(stmap.meta.get("roi_px", float("nan")) or float("nan"))
+    crop = stmap.meta.get("roi") == "full-frame"
     track_conf = window_confidence(track, estimator_agreement=_share_near(other_peaks, track.hr_bpm),
-                                   roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face, roi_px=roi_px)  # fmt: skip
+                                   roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face, roi_px=roi_px,
+                                   skin_crop=crop)  # fmt: skip
     near = np.abs(track.freqs_bpm - hr_bpm) <= track.tol_bpm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a mean of no readable window is NaN: no support
@@ -191,6 +194,7 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
             face_valid=float(np.mean(valid)) if len(valid) else float("nan"),
             track_agreement=float(np.mean(np.abs(track.peak_bpm - hr_bpm) <= CONFIDENCE_TOL_BPM)),
             roi_px=roi_px,
+            skin_crop=crop,
         )
     return Assessment(confidence_from_features(feats, threshold=min_confidence), track, track_conf, estimator_bpm)
 
@@ -237,6 +241,9 @@ def unreliable_reasons(confidence: Confidence, hr_bpm: float, estimator_bpm: dic
         side = int(np.sqrt(MIN_ROI_PX))
         out.append(f"the skin region is only {f.roi_px:.0f} px (about {np.sqrt(f.roi_px):.0f}×{np.sqrt(f.roi_px):.0f}); "
                    f"a reading needs at least {MIN_ROI_PX:.0f} px ({side}×{side}): use a larger crop or a closer face")  # fmt: skip
+    if f.skin_crop:
+        out.append(f"a skin crop (--roi full-frame): the confidence is calibrated on faces, and on the skin crops we "
+                   f"measured most readings were wrong, so a crop reading is capped at {SKIN_CROP_MAX_CONFIDENCE:.1f}")  # fmt: skip
     if np.isfinite(f.face_valid) and f.face_valid < 0.95:
         out.append(f"no face on {100 * (1 - f.face_valid):.0f} % of the frames")
     dissent = {k: v for k, v in estimator_bpm.items() if not (np.isfinite(v) and abs(v - hr_bpm) <= CONFIDENCE_TOL_BPM)}

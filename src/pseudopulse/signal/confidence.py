@@ -54,6 +54,11 @@ DEFAULT_THRESHOLD = 0.85
 # shared by every method and block, so agreement between them stops being evidence (25×25-px cheek crops: the
 # methods agreed on wrong rates; docs/trust.md).
 MIN_ROI_PX = 2500.0
+# Skin crops (``roi="full-frame"``) lie outside what the map was fitted on (faces). On the 135 10-s clips of the
+# bias_eval_rppg skin crops, 6 % of the model's readings and 11 % of POS's were within 5 bpm (`python -m
+# experiments.trust.product_check --sets bias`), and wrong readings passed the face-fitted threshold; so a crop's
+# confidence is capped at this value and a crop reading is never marked reliable.
+SKIN_CROP_MAX_CONFIDENCE = 0.2
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class ReadingFeatures:
     face_valid: float = float("nan")
     harmonic_ambiguity: float = float("nan")
     roi_px: float = float("nan")  # area of the skin region in source pixels (NaN: unknown)
+    skin_crop: bool = False  # the input is a skin crop (roi="full-frame"), not a tracked face
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -164,27 +170,32 @@ def confidence_from_features(
 ) -> Confidence:
     """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map
     (``logistic_confidence``); a face found on fewer than half the frames, or a skin region under ``MIN_ROI_PX``
-    source pixels, caps it at 0."""
+    source pixels, caps it at 0; a skin crop at ``SKIN_CROP_MAX_CONFIDENCE``."""
     value = float(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept))
     if np.isfinite(features.face_valid) and features.face_valid < 0.5:
         value = 0.0
     if np.isfinite(features.roi_px) and features.roi_px < MIN_ROI_PX:
         value = 0.0
+    if features.skin_crop:
+        value = min(value, SKIN_CROP_MAX_CONFIDENCE)
     return Confidence(value=value, features=features, threshold=float(threshold))
 
 
 def window_confidence(track: HRTrack, *, estimator_agreement: np.ndarray, roi_agreement: np.ndarray,
-                      face_valid: np.ndarray | None = None, roi_px: float = float("nan")) -> np.ndarray:  # fmt: skip
+                      face_valid: np.ndarray | None = None, roi_px: float = float("nan"),
+                      skin_crop: bool = False) -> np.ndarray:  # fmt: skip
     """(K,) confidence of each window of ``track`` (the same meaning and map as a whole reading): its own
     ``peak_share`` with the per-window ``estimator_agreement`` and ``roi_agreement`` (K,) shares; windows where a
     face was found on fewer than half the frames (``face_valid`` (K,) shares) get 0, and every window gets 0 when the
-    skin region (``roi_px``, source pixels) is under ``MIN_ROI_PX``."""
+    skin region (``roi_px``, source pixels) is under ``MIN_ROI_PX``; a skin crop is capped like a whole reading."""
     value = logistic_confidence({"peak_share": track.peak_share, "estimator_agreement": estimator_agreement,
                                  "roi_agreement": roi_agreement})  # fmt: skip
     if face_valid is not None:
         value = np.where(np.asarray(face_valid) < 0.5, 0.0, value)
     if np.isfinite(roi_px) and roi_px < MIN_ROI_PX:
         value = np.zeros_like(np.asarray(value, dtype=np.float64))
+    if skin_crop:
+        value = np.minimum(value, SKIN_CROP_MAX_CONFIDENCE)
     return np.asarray(value, dtype=np.float64)
 
 
