@@ -43,11 +43,14 @@ def demo(
                 err_console.print(f"wrote {kind}: {path}", highlight=False)
     true_hr = truth.mean_hr_bpm
     err = result.hr_bpm - true_hr
+    verdict = "reliable" if result.reliable else "NOT RELIABLE"
     console.print(
         f"true heart rate {true_hr:.1f} bpm — measured [bold]{result.hr_bpm:.1f} bpm[/] with {method} "
-        f"(error {err:+.1f} bpm, SNR {result.snr_db:.1f} dB)",
+        f"(error {err:+.1f} bpm; confidence {result.confidence:.2f}, {verdict}; SNR {result.snr_db:.1f} dB)",
         highlight=False,
     )
+    for reason in result.reasons:
+        console.print(f"  - {reason}", highlight=False)
     if abs(err) > 3.0:
         err_console.print("[red]the demo missed by more than 3 bpm[/]")
         raise typer.Exit(1)
