@@ -99,23 +99,22 @@ def test_adapting_the_shipped_model_keeps_each_members_recipe_and_architecture()
 
 
 # ---------------------------------------------------------------------------------------------- errors
-def test_unknown_and_mistyped_keys_name_the_file_the_key_and_the_valid_keys(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ('epochs = 3\nlearning_rate = 1e-3\n', r"mine\.toml: unknown key 'learning_rate'; valid keys: .*\blr\b"),
+    ('[data]\nsynth = 2\nvideos = ["a"]\n', r"mine\.toml \[data\]: unknown key 'videos'; valid keys: data, holdout"),
+    ('epochs = "forty"\n', r"mine\.toml: epochs = \"forty\" should be a int"),
+    ("epochs = \n", r"mine\.toml: not valid TOML"),
+    # a value TrainConfig refuses: named with the file when the config is built
+    ('lr_schedule = "linear"\n', r"mine\.toml: invalid training config: lr_schedule='linear'"),
+])
+def test_unknown_and_mistyped_keys_name_the_file_the_key_and_the_valid_keys(tmp_path, text, message):
     bad = tmp_path / "mine.toml"
-    bad.write_text('epochs = 3\nlearning_rate = 1e-3\n')
-    with pytest.raises(RecipeError, match=r"mine\.toml: unknown key 'learning_rate'; valid keys: .*\blr\b"):
-        load_recipe(bad)
-    bad.write_text('[data]\nsynth = 2\nvideos = ["a"]\n')
-    with pytest.raises(RecipeError, match=r"mine\.toml \[data\]: unknown key 'videos'; valid keys: data, holdout"):
-        load_recipe(bad)
-    bad.write_text('epochs = "forty"\n')
-    with pytest.raises(RecipeError, match=r"mine\.toml: epochs = \"forty\" should be a int"):
-        load_recipe(bad)
-    bad.write_text("epochs = \n")
-    with pytest.raises(RecipeError, match=r"mine\.toml: not valid TOML"):
-        load_recipe(bad)
-    bad.write_text('lr_schedule = "linear"\n')  # a value TrainConfig refuses: named with the file when built
-    with pytest.raises(RecipeError, match=r"mine\.toml: invalid training config: lr_schedule='linear'"):
+    bad.write_text(text)
+    with pytest.raises(RecipeError, match=message):
         load_recipe(bad).config()
+
+
+def test_an_unknown_recipe_name_lists_the_packaged_ones():
     with pytest.raises(RecipeError, match="no such packaged recipe or file; give one of paper"):
         load_recipe("no-such-recipe")
 

@@ -118,17 +118,10 @@ def collect_synth() -> list[dict]:
 
 
 def collect_bias() -> list[dict]:
-    import csv
-
     from pseudopulse.stmap.extract import extract_stmap
 
     m = common.model()
-    gts = {}
-    for country in ("India", "Sierra_Leone"):
-        with open(common.BIAS_ROOT / f"{country}_GT.csv") as f:
-            for row in list(csv.reader(f))[1:]:
-                if row and row[0].strip():
-                    gts[(country, row[0].strip())] = float(row[1])
+    gts = common.bias_ground_truth()
     out = []
     for d in sorted(p for p in common.BIAS_ROOT.iterdir() if p.is_dir()):
         country, vid = d.name.rsplit("_", 1)

@@ -58,3 +58,16 @@ def model():
 
         _MODEL = load_predictor()
     return _MODEL
+
+
+def bias_ground_truth() -> dict[tuple[str, str], float]:
+    """{(country, video id): the video's mean HR (bpm)} from bias_eval_rppg's ``<country>_GT.csv`` files."""
+    import csv
+
+    gts = {}
+    for country in ("India", "Sierra_Leone"):
+        with open(BIAS_ROOT / f"{country}_GT.csv") as f:
+            for row in list(csv.reader(f))[1:]:
+                if row and row[0].strip():
+                    gts[(country, row[0].strip())] = float(row[1])
+    return gts

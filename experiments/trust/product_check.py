@@ -52,16 +52,9 @@ def synth_clips():
 
 
 def bias_clips():
-    import csv
-
     from pseudopulse.stmap.extract import extract_stmap
 
-    gts = {}
-    for country in ("India", "Sierra_Leone"):
-        with open(common.BIAS_ROOT / f"{country}_GT.csv") as f:
-            for row in list(csv.reader(f))[1:]:
-                if row and row[0].strip():
-                    gts[(country, row[0].strip())] = float(row[1])
+    gts = common.bias_ground_truth()
     for d in sorted(p for p in common.BIAS_ROOT.iterdir() if p.is_dir()):
         country, vid = d.name.rsplit("_", 1)
         for video in sorted(d.glob("*.avi")):
