@@ -101,3 +101,11 @@ def test_synth_command_writes_a_ubfc_layout_test_set_with_its_manifest(tmp_path)
         assert estimate_hr(gt.ppg, fs).hr_bpm == pytest.approx(clip["hr_bpm"], abs=3.0)
     proc = subprocess.run(cmd[:4] + ["--n", "0"], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["predict", "x.mp4", "--min-confidence", "2"], ["predict", "--bogus", "x"], ["predict"]])
+def test_a_usage_error_is_one_line_and_exit_2(args):
+    proc = subprocess.run([sys.executable, "-m", "pseudopulse", *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "pseudopulse predict:" in lines[0] and "--help" in lines[0]

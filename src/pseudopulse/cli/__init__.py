@@ -24,4 +24,20 @@ __all__ = ["app", "benchmark_app", "main"]
 
 
 def main() -> None:
-    app()
+    """Entry point. A usage error (an unknown option, a value out of range) is one line on stderr and exit code 2,
+    like every other refusal; everything else is typer's."""
+    from typer import _click as click
+
+    from pseudopulse.cli.common import err_console
+
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.UsageError as e:
+        where = e.ctx.command_path if e.ctx is not None else "pseudopulse"
+        err_console.print(f"[bold red]error:[/] {where}: {' '.join(e.format_message().split())} (see {where} --help)",
+                          highlight=False, soft_wrap=True)  # fmt: skip
+        raise SystemExit(2) from None
+    except click.exceptions.Abort:
+        err_console.print("[bold red]error:[/] aborted", highlight=False)
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

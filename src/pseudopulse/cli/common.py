@@ -128,8 +128,9 @@ def check_predict_options(video, *, out=None, cache_dir=None, fps=None, band=Non
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None = None, enabled: bool = True):
-    """A rich progress bar on stderr. Yields ``update(done, total)`` (a callable suitable as ``progress=``)."""
-    if not enabled:
+    """A rich progress bar on stderr. Yields ``update(done, total)`` (a callable suitable as ``progress=``). Drawn only
+    when stderr is a terminal: a log or a pipe gets no bar and no blank line."""
+    if not (enabled and err_console.is_terminal):
         yield lambda done, total=None: None
         return
     progress = Progress(
