@@ -11,7 +11,7 @@ import numpy as np
 from pseudopulse.errors import SignalError
 from pseudopulse.predictors import MODEL, resolve_predictor
 from pseudopulse.reading import read_stmap
-from pseudopulse.signal import DEFAULT_BAND_HZ, detect_beats, estimate_hr
+from pseudopulse.signal import DEFAULT_BAND_HZ, detect_beats
 from pseudopulse.signal.confidence import CONFIDENCE_MEANING, DEFAULT_THRESHOLD, hrv_quality
 
 MIN_DURATION_S = 5.0  # shorter clips give too few beats for a spectral heart rate
@@ -109,8 +109,7 @@ def predict_stmap(
             f"{source or 'video'}: {stmap.duration_s:.1f} s of video is too short; at least {MIN_DURATION_S:.0f} s is needed"
         )
     r = read_stmap(stmap, method, model=model, band_hz=band_hz, min_confidence=min_confidence, source=source)
-    clean = estimate_hr(r.wave, r.fs, band_hz).wave
-    wave = (clean - clean.mean()) / (clean.std() + 1e-12)
+    wave = (r.clean_wave - r.clean_wave.mean()) / (r.clean_wave.std() + 1e-12)
     beats = detect_beats(wave, r.fs, r.hr_bpm)
     hrv = hrv_quality(beats.peak_times_s, hr_bpm=r.hr_bpm, confidence=r.confidence.value, snr_db=r.snr_db)
     return PredictResult(

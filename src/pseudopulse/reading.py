@@ -25,7 +25,7 @@ import numpy as np
 from pseudopulse.errors import PseudopulseError, SignalError
 from pseudopulse.methods.pos import pos
 from pseudopulse.predictors import Predictor, resolve_predictor
-from pseudopulse.signal import DEFAULT_BAND_HZ, estimate_hr, uniform_times
+from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform_times
 from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, MIN_ROI_PX,
                                            SKIN_CROP_MAX_CONFIDENCE,
                                            Confidence, ReadingFeatures, confidence_from_features, window_confidence)  # fmt: skip
@@ -47,6 +47,7 @@ class Reading:
     t_s: np.ndarray  # (N,) s, uniform grid of the wave
     fs: float  # Hz
     wave: np.ndarray  # (N,) raw predictor wave on t_s
+    clean_wave: np.ndarray  # (N,) the detrended, band-passed wave the rate was read from
     track: HRTrack
     track_confidence: np.ndarray  # (K,) confidence of each window of the track
     estimator_bpm: dict
@@ -58,6 +59,16 @@ class Reading:
     def reasons(self) -> list[str]:
         """Why the reading is not reliable, in plain words (empty when it is)."""
         return unreliable_reasons(self.confidence, self.hr_bpm, self.estimator_bpm, self.track)
+
+
+def read_wave(stmap, predictor: Predictor, band_hz=DEFAULT_BAND_HZ) -> tuple[np.ndarray, float, np.ndarray, HREstimate]:
+    """(t_s (N,), fs Hz, raw wave (N,), its ``estimate_hr``): the predictor's wave on its uniform grid and the one
+    read-out. Raises ``SignalError`` where the predictor or the read-out refuses the recording."""
+    t_s, wave = predictor.uniform_wave(stmap)
+    if len(t_s) < 2 or t_s[-1] <= t_s[0]:
+        raise SignalError(f"predictor {predictor.name!r} returned {len(t_s)} grid sample(s); a heart rate needs a wave")
+    fs = (len(t_s) - 1) / float(t_s[-1] - t_s[0])
+    return t_s, fs, wave, estimate_hr(wave, fs, band_hz)
 
 
 def check_colour(stmap, source: str = "") -> None:
@@ -215,15 +226,12 @@ def read_stmap(
     without colour, or where the predictor or the read-out refuses the recording."""
     pred = resolve_predictor(predictor, model) if isinstance(predictor, str) else predictor
     check_colour(stmap, source)
-    t_s, wave = pred.uniform_wave(stmap)
-    if len(t_s) < 2 or t_s[-1] <= t_s[0]:
-        raise SignalError(f"predictor {pred.name!r} returned {len(t_s)} grid sample(s); a heart rate needs a wave")
-    fs = (len(t_s) - 1) / float(t_s[-1] - t_s[0])
-    est = estimate_hr(wave, fs, band_hz)
+    t_s, fs, wave, est = read_wave(stmap, pred, band_hz)
     a = assess(stmap, wave, fs, est.hr_bpm, pred.name, band_hz=band_hz, min_confidence=min_confidence,
                window_s=window_s, hop_s=hop_s)  # fmt: skip
     return Reading(hr_bpm=float(est.hr_bpm), snr_db=float(est.snr_db), confidence=a.confidence, t_s=t_s, fs=fs,
-                   wave=wave, track=a.track, track_confidence=a.track_confidence, estimator_bpm=a.estimator_bpm)  # fmt: skip
+                   wave=wave, clean_wave=est.wave, track=a.track, track_confidence=a.track_confidence,
+                   estimator_bpm=a.estimator_bpm)  # fmt: skip
 
 
 def unreliable_reasons(confidence: Confidence, hr_bpm: float, estimator_bpm: dict, track: HRTrack | None = None) -> list[str]:

@@ -104,11 +104,10 @@ def _clip_confidence(clip_map, wave, hr_bpm: float, predictor_name: str, config:
     warning, where the evidence cannot be gathered)."""
     from pseudopulse.reading import assess
 
-    t = clip_map.timestamps_s
     try:
-        return float(assess(clip_map, wave, (len(t) - 1) / (t[-1] - t[0]), hr_bpm, predictor_name,
-                            band_hz=config.band_hz, min_confidence=config.min_confidence, window_s=clip_s,
-                            wave_t_s=t).confidence.value)  # fmt: skip
+        return float(assess(clip_map, wave, clip_map.fs, hr_bpm, predictor_name, band_hz=config.band_hz,
+                            min_confidence=config.min_confidence, window_s=clip_s,
+                            wave_t_s=clip_map.timestamps_s).confidence.value)  # fmt: skip
     except PseudopulseError as e:
         warnings.warn(f"{name}: clip {index}: no confidence ({e})", stacklevel=2)
         return float("nan")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from pseudopulse.datasets.base import GroundTruth
-from pseudopulse.errors import DatasetError, SignalError
+from pseudopulse.errors import DatasetError
 from pseudopulse.predictors import Predictor
+from pseudopulse.reading import read_wave
 from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform_times
 
 
@@ -22,11 +23,7 @@ def recording_hr(stmap, predictor: Predictor, band_hz: tuple[float, float] = DEF
     """HR (bpm), SNR (dB) and read-out wave of the whole STMap by ``predictor``, read on the predictor's uniform
     grid (its rate in Hz: the video's, or the network's). Raises ``SignalError`` where the predictor or the
     read-out refuses the recording (too short, too much face loss)."""
-    t_s, wave = predictor.uniform_wave(stmap)
-    if len(t_s) < 2 or t_s[-1] <= t_s[0]:
-        raise SignalError(f"predictor {predictor.name!r} returned {len(t_s)} grid sample(s); a heart rate needs a wave")
-    fs = (len(t_s) - 1) / float(t_s[-1] - t_s[0])
-    return estimate_hr(wave, fs, band_hz)
+    return read_wave(stmap, predictor, band_hz)[3]
 
 
 def true_recording_hr(gt: GroundTruth, band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> float:

@@ -297,7 +297,6 @@ class VideoReader:
         """Frames with their times. Decoders emit frames in presentation order, but some containers (AVI with
         B-frames) attach the timestamps in decode order: the times of a small window of pending frames are sorted
         before they are given out, so every frame gets the right time whatever the container."""
-        stream = self._stream
         fallback_dt = 1.0 / self.info.fps_nominal if self.info.fps_nominal else 1.0 / 30.0
         self._fallback_dt = fallback_dt
         pending: deque = deque()  # frames decoded but not yet given out

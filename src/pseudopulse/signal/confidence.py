@@ -26,9 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from pseudopulse.errors import SignalError
-from pseudopulse.signal.filters import DEFAULT_BAND_HZ, check_fs
-from pseudopulse.signal.track import HRTrack, hr_track
+from pseudopulse.signal.track import HRTrack
 
 CONFIDENCE_TOL_BPM = 5.0
 CONFIDENCE_MEANING = (
@@ -171,13 +169,8 @@ def confidence_from_features(
     """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map
     (``logistic_confidence``); a face found on fewer than half the frames, or a skin region under ``MIN_ROI_PX``
     source pixels, caps it at 0; a skin crop at ``SKIN_CROP_MAX_CONFIDENCE``."""
-    value = float(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept))
-    if np.isfinite(features.face_valid) and features.face_valid < 0.5:
-        value = 0.0
-    if np.isfinite(features.roi_px) and features.roi_px < MIN_ROI_PX:
-        value = 0.0
-    if features.skin_crop:
-        value = min(value, SKIN_CROP_MAX_CONFIDENCE)
+    value = float(apply_caps(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept),
+                             face_valid=features.face_valid, roi_px=features.roi_px, skin_crop=features.skin_crop))
     return Confidence(value=value, features=features, threshold=float(threshold))
 
 
@@ -190,13 +183,21 @@ def window_confidence(track: HRTrack, *, estimator_agreement: np.ndarray, roi_ag
     skin region (``roi_px``, source pixels) is under ``MIN_ROI_PX``; a skin crop is capped like a whole reading."""
     value = logistic_confidence({"peak_share": track.peak_share, "estimator_agreement": estimator_agreement,
                                  "roi_agreement": roi_agreement})  # fmt: skip
+    return np.asarray(apply_caps(value, face_valid=face_valid, roi_px=roi_px, skin_crop=skin_crop), dtype=np.float64)
+
+
+def apply_caps(value, *, face_valid=None, roi_px: float = float("nan"), skin_crop: bool = False):
+    """The hard rules on top of the map, elementwise: 0 where a face was found on fewer than half the frames
+    (``face_valid`` share; None or NaN = not known), 0 for a skin region under ``MIN_ROI_PX`` source pixels, and at
+    most ``SKIN_CROP_MAX_CONFIDENCE`` for a skin crop."""
+    value = np.asarray(value, dtype=np.float64)
     if face_valid is not None:
-        value = np.where(np.asarray(face_valid) < 0.5, 0.0, value)
+        value = np.where(np.asarray(face_valid, dtype=np.float64) < 0.5, 0.0, value)  # NaN < 0.5 is False
     if np.isfinite(roi_px) and roi_px < MIN_ROI_PX:
-        value = np.zeros_like(np.asarray(value, dtype=np.float64))
+        value = np.zeros_like(value)
     if skin_crop:
         value = np.minimum(value, SKIN_CROP_MAX_CONFIDENCE)
-    return np.asarray(value, dtype=np.float64)
+    return value
 
 
 # ------------------------------------------------------------------------------------------------ HRV gating
