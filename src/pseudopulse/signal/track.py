@@ -17,6 +17,7 @@ Windows where the path differs from the window's own spectral peak are flagged i
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -120,12 +121,22 @@ def _effective_band(band_hz: tuple[float, float], fs: float) -> tuple[float, flo
     return lo, hi
 
 
+@functools.lru_cache(maxsize=8)
+def _zoom_basis(n: int, fs: float, freqs_key: bytes) -> np.ndarray:
+    """(n, F) Hann-weighted DFT basis at the frequencies ``freqs_key`` (float64 bytes, Hz); cached, since a stream
+    and the confidence evidence read many windows of one length on one grid."""
+    freqs_hz = np.frombuffer(freqs_key, dtype=np.float64)
+    win = np.hanning(n + 2)[1:-1]
+    t = np.arange(n) / fs
+    basis = np.exp(-2j * np.pi * np.outer(t, freqs_hz)) * win[:, None]
+    basis.setflags(write=False)
+    return basis
+
+
 def _zoom_psd(frames: np.ndarray, fs: float, freqs_hz: np.ndarray) -> np.ndarray:
     """Hann-weighted power of each row of ``frames`` (K, n) at ``freqs_hz`` (F,) -> (K, F) (arbitrary units)."""
     n = frames.shape[1]
-    win = np.hanning(n + 2)[1:-1]
-    t = np.arange(n) / fs
-    basis = np.exp(-2j * np.pi * np.outer(t, freqs_hz)) * win[:, None]  # (n, F)
+    basis = _zoom_basis(n, float(fs), np.ascontiguousarray(freqs_hz, dtype=np.float64).tobytes())
     x = frames - frames.mean(axis=1, keepdims=True)
     out = np.empty((len(frames), len(freqs_hz)))
     for i in range(0, len(frames), 256):  # bounded memory for long waves at high fs
@@ -159,17 +170,22 @@ def _autocorr_sqi(frames: np.ndarray, fs: float, band_hz: tuple[float, float]) -
     return np.clip(unbiased.max(axis=1), -1.0, 1.0)
 
 
+def transition_scores(freqs_bpm: np.ndarray, *, hop_s: float, max_rate_bpm_per_s: float, jump_cost_nats: float) -> np.ndarray:
+    """(F_from, F_to) log transition score over one hop from rate a to b (bpm): log(exp(−|b − a| /
+    (max_rate_bpm_per_s · hop_s)) + exp(−jump_cost_nats)), a Laplace prior on the rate change per hop mixed with a
+    flat jump that costs ``jump_cost_nats`` once."""
+    scale = max(max_rate_bpm_per_s * hop_s, 1e-6)
+    d = np.abs(freqs_bpm[:, None] - freqs_bpm[None, :])
+    return np.logaddexp(-d / scale, -float(jump_cost_nats))
+
+
 def viterbi_path(
     log_emission: np.ndarray, freqs_bpm: np.ndarray, *, hop_s: float, max_rate_bpm_per_s: float, jump_cost_nats: float
 ) -> np.ndarray:
-    """Most likely state sequence (K,) of bin indices through ``log_emission`` (K, F) (nats).
-
-    Transition score from rate a to b (bpm): log(exp(−|b − a| / (max_rate_bpm_per_s · hop_s)) + exp(−jump_cost_nats)),
-    i.e. a Laplace prior on the rate change per hop, mixed with a flat jump that costs ``jump_cost_nats`` once."""
+    """Most likely state sequence (K,) of bin indices through ``log_emission`` (K, F) (nats), with the transition
+    scores of ``transition_scores``."""
     k, f = log_emission.shape
-    scale = max(max_rate_bpm_per_s * hop_s, 1e-6)
-    d = np.abs(freqs_bpm[:, None] - freqs_bpm[None, :])
-    trans = np.logaddexp(-d / scale, -float(jump_cost_nats))  # (F_from, F_to)
+    trans = transition_scores(freqs_bpm, hop_s=hop_s, max_rate_bpm_per_s=max_rate_bpm_per_s, jump_cost_nats=jump_cost_nats)
     score = log_emission[0].copy()
     back = np.zeros((k, f), dtype=np.int64)
     for i in range(1, k):
@@ -181,6 +197,40 @@ def viterbi_path(
     for i in range(k - 1, 0, -1):
         path[i - 1] = back[i, path[i]]
     return path
+
+
+class OnlineTrack:
+    """The Viterbi tracker of ``hr_track`` run causally, for a stream: one window spectrum at a time (each on the
+    grid ``freqs_bpm``, summing to 1 over the band), the rate (bpm) at the end of the best path so far. No look-ahead,
+    so an isolated excursion that the offline path smooths away can show for a window before the path returns;
+    the prior and the jump cost are the offline ones. A spectrum on another grid (the stream's frame rate changed)
+    starts a new path."""
+
+    def __init__(self, *, hop_s: float = 1.0, max_rate_bpm_per_s: float = DEFAULT_MAX_RATE_BPM_PER_S,
+                 jump_cost_nats: float = DEFAULT_JUMP_COST_NATS):  # fmt: skip
+        self.hop_s, self.max_rate, self.jump_cost = float(hop_s), float(max_rate_bpm_per_s), float(jump_cost_nats)
+        self._freqs: np.ndarray | None = None
+        self._trans: np.ndarray | None = None
+        self._score: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the path (after a gap in the stream)."""
+        self._score = None
+
+    def step(self, spectrum: np.ndarray, freqs_bpm: np.ndarray) -> float:
+        """The tracked rate (bpm) after one more window whose band spectrum is ``spectrum`` (F,) on ``freqs_bpm``."""
+        emission = np.log(np.asarray(spectrum, dtype=np.float64) + EMISSION_FLOOR)
+        if self._freqs is None or len(self._freqs) != len(freqs_bpm) or not np.allclose(self._freqs, freqs_bpm):
+            self._freqs = np.asarray(freqs_bpm, dtype=np.float64).copy()
+            self._trans = transition_scores(self._freqs, hop_s=self.hop_s, max_rate_bpm_per_s=self.max_rate,
+                                            jump_cost_nats=self.jump_cost)  # fmt: skip
+            self._score = None
+        if self._score is None:
+            score = emission
+        else:
+            score = (self._score[:, None] + self._trans).max(axis=0) + emission
+        self._score = score - score.max()  # only differences matter; keeps the numbers bounded over hours
+        return float(self._freqs[int(np.argmax(self._score))])
 
 
 def hr_track(

@@ -14,6 +14,7 @@ import hashlib
 import queue
 import threading
 import warnings
+from collections import deque
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -172,17 +173,13 @@ def extract_stmap_from_frames(
     frames = _as_frames(frames, fps, timestamps_s, source)
     cols = _Columns(gy * gx)
     meta: dict = {"source": source, "roi": roi, "grid": [gy, gx], "code_version": _cache.STMAP_CODE_VERSION}
-    if roi == "full-frame":
-        area = 0
-        for fr in frames:
-            cols.add(fr.t_s, full_frame_stats(fr.rgb, (gy, gx)))
-            area = fr.rgb.shape[0] * fr.rgb.shape[1]
+    rows = SkinRows(roi=roi, grid=(gy, gx), detect_every=detect_every, canonical_px=canonical_px, hold_s=hold_s,
+                    mask_tau_s=mask_tau_s, detector=detector, source=source)  # fmt: skip
+    with rows:
+        for fr, st in rows.rows(frames):
+            cols.add(fr.t_s, st)
             _tick(progress, cols.n, frames_total)
-        meta.update(detector=None, roi_px=float(area))
-    else:
-        _extract_face(
-            frames, cols, meta, (gy, gx), detect_every, canonical_px, hold_s, mask_tau_s, progress, frames_total, source, detector
-        )
+        meta.update(rows.summary())
     if cols.n == 0:
         raise VideoError(f"{source}: no frames to extract an STMap from")
     if progress is not None:
@@ -191,51 +188,103 @@ def extract_stmap_from_frames(
     return stmap
 
 
-# ---------------------------------------------------------------------- face pipeline
-def _extract_face(frames, cols, meta, grid, detect_every, canonical_px, hold_s, mask_tau_s, progress, frames_total, source, detector):
-    from pseudopulse.face.detector import FaceMeshDetector
-    from pseudopulse.face.track import FaceTracker
+# ---------------------------------------------------------------------- frames -> skin statistics
+class SkinRows:
+    """Frames in, one row of skin statistics per frame out (``BlockStats``, or None for a frame without a face),
+    as the frames arrive: the face pipeline (``FaceTracker`` landmarks every ``detect_every`` frames, interpolated
+    in between, so a row comes out at most ``detect_every - 1`` frames after its frame went in; the skin mask
+    smoothed over keyframes) or, with ``roi="full-frame"``, every pixel as skin. ``extract_stmap`` and the live
+    stream both read frames through this. Use as a context manager (it closes a detector it created).
 
-    own = detector is None
-    det = FaceMeshDetector() if own else detector
-    try:
-        tracker = FaceTracker(det, detect_every=detect_every, hold_s=hold_s)
-        sampler = FaceSkinSampler(grid, size_px=canonical_px)
-        smask = SmoothedSkinMask(sampler, tau_s=mask_tau_s)
-        n_fallback = 0
-        face_px = []  # area (source pixels) of the face mesh's outline at each detection
-        for tf in tracker.track(frames):
+    ``detector``: any object with ``detect(rgb) -> (468, 2) | None`` and ``name`` (default: a fresh
+    ``FaceMeshDetector``). ``keep_face_px``: how many of the latest face sizes ``summary`` takes the median of
+    (None: all; a stream bounds it so memory stays flat)."""
+
+    def __init__(self, *, roi: str = "face", grid=(5, 5), detect_every: int = 10, canonical_px: int = DEFAULT_CANONICAL_PX,
+                 hold_s: float = DEFAULT_HOLD_S, mask_tau_s: float = DEFAULT_MASK_TAU_S, detector=None,
+                 source: str = "<frames>", keep_face_px: int | None = None):  # fmt: skip
+        self.grid = _check_params(roi, grid, "rgb", detect_every)
+        self.roi, self.detect_every, self.source = roi, int(detect_every), source
+        self.canonical_px, self.hold_s, self.mask_tau_s = int(canonical_px), float(hold_s), float(mask_tau_s)
+        self._own = detector is None and roi == "face"
+        self._detector = detector
+        self.tracker = None
+        self.n_fallback = 0
+        self.face_px: deque = deque(maxlen=keep_face_px)  # area (source px) of the face mesh's outline per detection
+        self.frame_px = 0  # pixels of the latest frame (full-frame ROI)
+
+    def __enter__(self) -> "SkinRows":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own and self._detector is not None:
+            self._detector.close()
+            self._detector = None
+
+    @property
+    def detector(self):
+        if self._detector is None and self.roi == "face":
+            from pseudopulse.face.detector import FaceMeshDetector
+
+            self._detector = FaceMeshDetector()
+        return self._detector
+
+    def rows(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, object]]:
+        """(frame, its ``BlockStats`` or None) for every frame of ``frames``, in order."""
+        if self.roi == "full-frame":
+            for fr in frames:
+                self.frame_px = fr.rgb.shape[0] * fr.rgb.shape[1]
+                yield fr, full_frame_stats(fr.rgb, self.grid)
+            return
+        from pseudopulse.face.track import FaceTracker
+
+        self.tracker = FaceTracker(self.detector, detect_every=self.detect_every, hold_s=self.hold_s)
+        sampler = FaceSkinSampler(self.grid, size_px=self.canonical_px)
+        smask = SmoothedSkinMask(sampler, tau_s=self.mask_tau_s)
+        for tf in self.tracker.track(frames):
             if tf.detected:
-                face_px.append(_polygon_area(tf.landmarks))
-            if tf.detected and mask_tau_s > 0:
-                smask.update(tf.frame.t_s, tf.landmarks)
+                self.face_px.append(_polygon_area(tf.landmarks))
+                if self.mask_tau_s > 0:
+                    smask.update(tf.frame.t_s, tf.landmarks)
             st = sampler.sample(tf.frame.rgb, tf.landmarks, smask.mask) if tf.landmarks is not None else None
             if st is not None:
-                n_fallback += st.n_fallback
-            cols.add(tf.frame.t_s, st)
-            _tick(progress, cols.n, frames_total)
-    finally:
-        if own:
-            det.close()
-    s = tracker.stats
-    if s.n_frames and s.n_detected == 0:
-        raise FaceError(
-            f"{source}: no face found in any of {s.n_keyframes} keyframes ({s.n_frames} frames, detector every "
-            f"{detect_every} frames); if the video shows a skin patch rather than a face, use --roi full-frame "
-            "for skin crops (roi='full-frame')"
-        )
-    meta.update(
-        detector=getattr(det, "name", type(det).__name__),
-        detect_every=int(detect_every),
-        hold_s=float(hold_s),
-        canonical_px=int(canonical_px),
-        mask_tau_s=float(mask_tau_s),
-        n_keyframes=s.n_keyframes,
-        n_keyframes_with_face=s.n_detected,
-        no_face_spans_s=s.no_face_spans_s,
-        empty_block_fallbacks=int(n_fallback),
-        roi_px=float(np.median(face_px)) if face_px else float("nan"),
-    )
+                self.n_fallback += st.n_fallback
+            yield tf.frame, st
+
+    def roi_px(self) -> float:
+        """Size of the skin region (px): the median face size over the detections kept, or the frame's area."""
+        if self.roi == "full-frame":
+            return float(self.frame_px)
+        return float(np.median(self.face_px)) if self.face_px else float("nan")
+
+    def summary(self) -> dict:
+        """The STMap meta of what was read so far: detector, keyframes, spans without a face, skin-region size.
+        Raises FaceError when the face pipeline found no face in any keyframe."""
+        if self.roi == "full-frame":
+            return {"detector": None, "roi_px": self.roi_px()}
+        s = self.tracker.stats if self.tracker is not None else None
+        if s is not None and s.n_frames and s.n_detected == 0:
+            raise FaceError(
+                f"{self.source}: no face found in any of {s.n_keyframes} keyframes ({s.n_frames} frames, detector every "
+                f"{self.detect_every} frames); if the video shows a skin patch rather than a face, use --roi full-frame "
+                "for skin crops (roi='full-frame')"
+            )
+        det = self.detector
+        return {
+            "detector": getattr(det, "name", type(det).__name__),
+            "detect_every": self.detect_every,
+            "hold_s": self.hold_s,
+            "canonical_px": self.canonical_px,
+            "mask_tau_s": self.mask_tau_s,
+            "n_keyframes": s.n_keyframes if s else 0,
+            "n_keyframes_with_face": s.n_detected if s else 0,
+            "no_face_spans_s": s.no_face_spans_s if s else [],
+            "empty_block_fallbacks": int(self.n_fallback),
+            "roi_px": self.roi_px(),
+        }
 
 
 def _polygon_area(landmarks: np.ndarray) -> float:
