@@ -1,14 +1,14 @@
 """pseudopulse: label-free remote photoplethysmography (rPPG) from face video.
 
 Data flows one way: video -> frames + timestamps (io) -> face boxes (face) -> STMap (stmap)
--> pulse wave (methods / model) -> heart rate and quality (signal) -> metrics (eval).
+-> pulse wave (methods / model) -> heart rate and quality (signal) -> ``predict`` (a file) or ``stream`` (a camera or stream, as it happens).
 """
 
 __version__ = "0.1.0"
 
 from pseudopulse.errors import PseudopulseError  # noqa: E402
 
-__all__ = ["PseudopulseError", "__version__", "predict"]
+__all__ = ["PseudopulseError", "__version__", "predict", "stream"]
 
 
 def __getattr__(name):
@@ -17,6 +17,10 @@ def __getattr__(name):
         from pseudopulse.api import predict
 
         return predict
+    if name == "stream":
+        from pseudopulse.live import stream
+
+        return stream
     if name == "PredictResult":
         from pseudopulse.api import PredictResult
 

@@ -1,4 +1,4 @@
-"""Command-line interface: `pseudopulse predict|demo|evaluate|robustness|train|adapt|ensemble|synth|benchmark ...`.
+"""Command-line interface: `pseudopulse predict|live|demo|evaluate|robustness|train|adapt|ensemble|synth|benchmark ...`.
 
 Each command lives in its own module and registers itself on ``app`` (or ``benchmark_app``) when imported.
 """
@@ -6,6 +6,7 @@ Each command lives in its own module and registers itself on ``app`` (or ``bench
 from pseudopulse.cli.app import app, benchmark_app
 from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     predict,
+    live,
     demo,
     evaluate,
     robustness,

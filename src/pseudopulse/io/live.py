@@ -171,8 +171,12 @@ class LiveSource:
             try:
                 container = self.opener(self.spec)
             except VideoError as e:
-                if dropped_at is None or not self._may_retry(dropped_at):
-                    raise VideoError(f"{e} (gave up reconnecting after {self.reconnect_s:g} s)" if dropped_at else str(e)) from None
+                if dropped_at is None:
+                    raise  # never opened: the source is wrong, not dropped
+                if not self._may_retry(dropped_at):
+                    self.on_event(f"{self.spec.label}: gave up reconnecting after {self.reconnect_s:g} s ({e}); the "
+                                  "session ends here")  # fmt: skip
+                    return
                 self.sleep(1.0)
                 continue
             if dropped_at is not None:

@@ -1,12 +1,14 @@
 """The window engine: rows of skin statistics in, one heart-rate ``Update`` per hop out, with its confidence.
 
 Rows (one per frame: time in s, the frame's ``BlockStats`` or None without a face) go into a ring buffer that
-holds the last ``window_s`` seconds, so memory stays flat however long the stream runs. Every ``hop_s`` seconds of
-stream time the window is read exactly as a clip is read offline: the predictor's wave of the window's STMap and
-its one read-out (``reading.read_wave``), and the window's confidence from the same evidence (``reading.assess``:
-its spectral peak share, the independent estimators and the skin ROIs), which the confidence map was fitted on
-(10-s clips). The rate shown is the causal Viterbi tracker of the offline HR track (``signal.track.OnlineTrack``)
-over the windows' spectra, so a live track and the offline ``hr_track`` of the same video agree.
+holds the last ``window_s + context_s`` seconds, so memory stays flat however long the stream runs. Every ``hop_s``
+seconds of stream time the newest ``window_s`` seconds are read as offline reads a recording: the predictor's wave
+over the whole ring and its one clean-up (``reading.read_wave``: detrend + band-pass), so the window is not read at
+the filters' and the network's edges, then the spectrum of the window's part; its confidence comes from the same
+evidence (``reading.assess`` on the window: its spectral peak share, the independent estimators and the skin ROIs),
+which the confidence map was fitted on (10-s clips). The rate shown is the causal Viterbi tracker of the offline HR
+track (``signal.track.OnlineTrack``) over the windows' spectra, so a live track and the offline ``hr_track`` of the
+same video agree (``experiments/live/live_vs_offline.py``).
 
 Times in s, rates in bpm.
 """
@@ -28,6 +30,7 @@ from pseudopulse.signal.track import OnlineTrack, hr_track
 from pseudopulse.stmap.types import MAX_FACE_GAP_S, STMap
 
 MIN_FACE_SHARE = 0.5  # a window with a face on fewer of its frames gives no reading
+DEFAULT_CONTEXT_S = 10.0  # seconds before the window that its wave is computed over (edges of filters and network)
 WARMING_UP, READING, NO_FACE, NO_READING = "warming up", "reading", "no face", "no reading"
 
 
@@ -125,7 +128,7 @@ class WindowEngine:
 
     def __init__(self, predictor: Predictor, *, grid=(5, 5), roi: str = "face", window_s: float = 10.0,
                  hop_s: float = 1.0, band_hz=DEFAULT_BAND_HZ, min_confidence: float = DEFAULT_THRESHOLD,
-                 source: str = "<stream>", clock=None):  # fmt: skip
+                 source: str = "<stream>", clock=None, context_s: float = DEFAULT_CONTEXT_S):  # fmt: skip
         if window_s < 5.0 or hop_s <= 0 or hop_s > window_s:
             raise ValueError(f"need window_s >= 5 s and 0 < hop_s <= window_s; got window_s={window_s}, hop_s={hop_s}")
         import time
@@ -134,7 +137,7 @@ class WindowEngine:
         self.window_s, self.hop_s, self.band_hz = float(window_s), float(hop_s), tuple(band_hz)
         self.min_confidence, self.source = float(min_confidence), source
         self.clock = clock or time.monotonic
-        self.ring = _Ring(self.grid[0] * self.grid[1], self.window_s)
+        self.ring = _Ring(self.grid[0] * self.grid[1], self.window_s + max(0.0, float(context_s)))
         self.tracker = OnlineTrack(hop_s=self.hop_s)
         self.frames = 0
         self.frames_dropped = 0
@@ -165,14 +168,17 @@ class WindowEngine:
     # ------------------------------------------------------------------ one update
     def _update(self, roi_px: float) -> Update:
         rows = self.ring.rows
-        t_last, arrival = rows[-1][0], rows[-1][-1]
-        n = len(rows)
-        span = (rows[-1][0] - rows[0][0]) * n / max(n - 1, 1)
-        base = dict(t_s=t_last, window_s=span, frames=self.frames, frames_dropped=self.frames_dropped,
-                    fps=(n - 1) / (rows[-1][0] - rows[0][0]) if n > 1 and rows[-1][0] > rows[0][0] else None)  # fmt: skip
-        face = float(np.mean([r[5] for r in rows]))
-        base["face_share"] = face
-        if span < self.window_s - 1.5 / (base["fps"] or 30.0):
+        times = np.fromiter((r[0] for r in rows), np.float64, len(rows))
+        t_last, arrival = times[-1], rows[-1][-1]
+        first = int(np.searchsorted(times, t_last - self.window_s, side="right"))  # the window: (t_last - window_s, t_last]
+        n = len(times) - first
+        dur = t_last - times[first]
+        fps = (n - 1) / dur if n > 1 and dur > 0 else None
+        span = dur * n / max(n - 1, 1)
+        face = float(np.mean([r[5] for r in list(rows)[first:]]))
+        base = dict(t_s=t_last, window_s=span, frames=self.frames, frames_dropped=self.frames_dropped, fps=fps,
+                    face_share=face)  # fmt: skip
+        if span < self.window_s - 1.5 / (fps or 30.0):
             reasons = [f"{span:.0f} of {self.window_s:.0f} s of video gathered"]
             if self._restart_reason:
                 reasons.insert(0, self._restart_reason)
@@ -180,26 +186,31 @@ class WindowEngine:
         self._restart_reason = ""
         if face < MIN_FACE_SHARE:
             return self._empty(NO_FACE, [f"a face on only {100 * face:.0f} % of the last {self.window_s:.0f} s"], arrival, **base)
-        stmap = self.ring.stmap(self.grid, {"source": self.source, "roi": self.roi, "roi_px": roi_px})
+        ring = self.ring.stmap(self.grid, {"source": self.source, "roi": self.roi, "roi_px": roi_px})
         try:
-            return self._read(stmap, arrival, **base)
+            return self._read(ring, first, arrival, **base)
         except PseudopulseError as e:
             return self._empty(NO_READING, [str(e)], arrival, **base)
 
-    def _read(self, stmap: STMap, arrival: float, **base) -> Update:
-        check_colour(stmap, self.source)
+    def _read(self, ring: STMap, first: int, arrival: float, **base) -> Update:
+        window = ring.slice(first, ring.n_frames)
+        check_colour(window, self.source)
+        if not ring.valid[:first].all():  # context without a face: read the window alone rather than bridge it
+            ring, first = window, 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a band narrowed for a low frame rate: the update's rate says it
-            t_s, fs, wave, est = read_wave(stmap, self.predictor, self.band_hz)
-            own = hr_track(wave, fs=fs, window_s=self.window_s, hop_s=self.hop_s, band_hz=self.band_hz)
+            t_s, fs, _, est = read_wave(ring, self.predictor, self.band_hz)
+            part = t_s >= window.timestamps_s[0] - 0.5 / fs
+            t_s, wave = t_s[part], est.wave[part]
+            own = hr_track(wave, fs=fs, window_s=self.window_s, hop_s=self.hop_s, band_hz=self.band_hz, clean=False)
             hr = self.tracker.step(own.spectra[-1], own.freqs_bpm)
-            a = assess(stmap, wave, fs, hr, self.predictor.name, band_hz=self.band_hz,
+            a = assess(window, wave, fs, hr, self.predictor.name, band_hz=self.band_hz, wave_t_s=t_s,
                        min_confidence=self.min_confidence, window_s=self.window_s, hop_s=self.hop_s)  # fmt: skip
         conf = a.confidence
         reasons = unreliable_reasons(conf, hr, a.estimator_bpm, None)
         return Update(hr_bpm=hr, confidence=float(conf.value), reliable=bool(conf.reliable), status=READING,
                       reasons=tuple(reasons), latency_s=self.clock() - arrival, peak_bpm=float(own.peak_bpm[-1]),
-                      snr_db=float(est.snr_db), estimator_bpm=dict(a.estimator_bpm), wave_t_s=t_s, wave=est.wave,
+                      snr_db=float(own.snr_db[-1]), estimator_bpm=dict(a.estimator_bpm), wave_t_s=t_s, wave=wave,
                       **base)  # fmt: skip
 
     def _empty(self, status: str, reasons: list[str], arrival: float, **base) -> Update:

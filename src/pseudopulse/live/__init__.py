@@ -2,7 +2,7 @@
 
 Frames come from a live source (``io.live``: a file at its own pace or as fast as it decodes, a camera, a network
 stream, standard input) or from any iterable of frames; the face pipeline turns each into a row of skin statistics
-as it arrives (``stmap.extract.SkinRows``, the same code ``predict`` runs); the window engine (``stream.engine``)
+as it arrives (``stmap.extract.SkinRows``, the same code ``predict`` runs); the window engine (``live.engine``)
 reads the last ``window_s`` seconds every ``hop_s`` seconds and yields an ``Update``: the heart rate, its
 confidence, ``reliable``, the latency, and the window's wave.
 
@@ -26,7 +26,7 @@ from pseudopulse.io.live import DEFAULT_RECONNECT_S, LiveSource, parse_source
 from pseudopulse.predictors import MODEL, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ
 from pseudopulse.signal.confidence import DEFAULT_THRESHOLD
-from pseudopulse.stream.engine import NO_FACE, NO_READING, READING, WARMING_UP, Update, WindowEngine
+from pseudopulse.live.engine import NO_FACE, NO_READING, READING, WARMING_UP, Update, WindowEngine
 
 __all__ = ["NO_FACE", "NO_READING", "READING", "WARMING_UP", "Update", "WindowEngine", "stream"]
 
