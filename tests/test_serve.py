@@ -68,6 +68,45 @@ def test_serve_without_the_extra_says_how_to_install_it():
     assert len(lines) == 1 and "pip install 'pseudopulse[serve]'" in lines[0] and "starlette" in lines[0]
 
 
+def test_serve_help_warns_that_another_host_exposes_the_camera():
+    from typer.testing import CliRunner
+
+    from pseudopulse.cli import app
+
+    res = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "300"})
+    assert res.exit_code == 0
+    assert "127.0.0.1" in res.output and "camera feed" in " ".join(res.output.split())
+
+
+def test_serve_starts_on_localhost_and_a_taken_port_is_one_line(tmp_path):
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    from pseudopulse.serve.server import listen
+
+    with listen() as taken:
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "pseudopulse", "serve", "--port", str(port), "--method", "pos"],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "--port" in proc.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "pseudopulse", "serve", "--port", "0", "--method", "pos"],
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        line = proc.stderr.readline()
+        assert "open http://127.0.0.1:" in line, line
+        url = line.split("open ")[1].split()[0]
+        with urllib.request.urlopen(url + "api/config", timeout=30) as r:
+            assert json.load(r)["method"] == "pos"
+        with urllib.request.urlopen(url, timeout=30) as r:
+            page = r.read().decode()
+        assert '<script src="/static/app.js">' in page
+        with urllib.request.urlopen(url + "static/app.js", timeout=30) as r:
+            assert b"getUserMedia" in r.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 # ---------------------------------------------------------------------------------------------- upload mode
 def test_upload_reports_the_clip_rate_and_deletes_the_file(clip, tmp_path):
     TestClient, ServeOptions, create_app = web()
@@ -230,7 +269,8 @@ def test_the_page_shows_the_rate_of_the_fake_camera(clip, tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         with DevTools(page_target(profile, proc)) as page:
-            read_the_page(page, url_of(sock), Path(os.environ.get("PSEUDOPULSE_SERVE_SCREENSHOT") or tmp_path / "serve.png"))
+            read_the_camera(page, url_of(sock), Path(os.environ.get("PSEUDOPULSE_SERVE_SCREENSHOT") or tmp_path / "serve.png"))
+            read_an_upload(page, clip)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -238,7 +278,7 @@ def test_the_page_shows_the_rate_of_the_fake_camera(clip, tmp_path):
         thread.join(timeout=10)
 
 
-def read_the_page(page: DevTools, url: str, screenshot: Path) -> None:
+def read_the_camera(page: DevTools, url: str, screenshot: Path) -> None:
     """Open the page, start the camera, check the rate shown after the first window, save a screenshot."""
     page.call("Page.navigate", url=url)
     deadline = time.monotonic() + 20
@@ -260,6 +300,25 @@ def read_the_page(page: DevTools, url: str, screenshot: Path) -> None:
     assert readings[-1]["verdict"] in ("reliable", "not reliable")
     png = base64.b64decode(page.call("Page.captureScreenshot", format="png")["data"])
     save_screenshot(png, screenshot)
+
+
+def read_an_upload(page: DevTools, video: Path) -> None:
+    """Upload mode: the file chosen, Analyse pressed, the report's rate is the clip's and its plots are drawn."""
+    page.js("document.getElementById('tab-upload').click()")
+    node = page.call("Runtime.evaluate", expression="document.getElementById('file')")["result"]["objectId"]
+    page.call("DOM.setFileInputFiles", files=[str(video)], objectId=node)
+    page.js("document.getElementById('analyse').click()")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        hr, message = page.js("[document.getElementById('u-hr').textContent, document.getElementById('upload-message').textContent]")
+        if hr != "--" or "error" in page.js("document.getElementById('upload-message').className"):
+            break
+        time.sleep(0.5)
+    assert hr != "--", f"no report shown; the page says {message!r}"
+    assert abs(float(hr) - HR_BPM) <= TOL_BPM
+    drawn = page.js("['u-track', 'u-wave', 'u-psd'].map(id => document.getElementById(id).toDataURL().length)")
+    blank = page.js("(() => { const c = document.createElement('canvas'); c.width = 900; c.height = 160; return c.toDataURL().length; })()")
+    assert min(drawn) > 2 * blank  # every plot has something on it
 
 
 def save_screenshot(png: bytes, path: Path) -> None:

@@ -35,7 +35,7 @@ function showReading(ids, hr, confidence, reliable, reasons) {
 }
 
 // A line plot of ys over xs on `canvas`; opts: color, xlabel, ylabel, xmin/xmax/ymin/ymax, marks (vertical lines
-// {x, color, label}), bands ({x0, x1, alpha, color} shaded behind the line), points (draw dots, not a line).
+// {x, color, label}), bands ({x0, x1, alpha, color} shaded behind the line), dots (a dot on each point too).
 function plot(canvas, xs, ys, opts = {}) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width, H = canvas.height, L = 48, R = 10, T = 10, B = 26;
@@ -68,11 +68,17 @@ function plot(canvas, xs, ys, opts = {}) {
   let pen = false;
   xs.forEach((x, i) => {
     if (!Number.isFinite(ys[i])) { pen = false; return; }
-    if (opts.points) { ctx.moveTo(X(x) + 3, Y(ys[i])); ctx.arc(X(x), Y(ys[i]), 3, 0, 2 * Math.PI); }
-    else if (pen) ctx.lineTo(X(x), Y(ys[i]));
+    if (pen) ctx.lineTo(X(x), Y(ys[i]));
     else { ctx.moveTo(X(x), Y(ys[i])); pen = true; }
   });
-  opts.points ? ctx.fill() : ctx.stroke();
+  ctx.stroke();
+  if (opts.dots) {
+    ctx.beginPath();
+    xs.forEach((x, i) => {
+      if (Number.isFinite(ys[i])) { ctx.moveTo(X(x) + 3, Y(ys[i])); ctx.arc(X(x), Y(ys[i]), 3, 0, 2 * Math.PI); }
+    });
+    ctx.fill();
+  }
 }
 
 fetch("/api/config").then((r) => r.json()).then((c) => {
@@ -246,12 +252,12 @@ function showReport(d) {
     `face lost ${d.face_lost_s.toFixed(1)} s; method ${d.method}; SNR ${d.snr_db == null ? "--" : d.snr_db.toFixed(1)} dB`;
   const tr = d.hr_track, half = d.hr_track_window_s / 2, min = d.min_confidence;
   const bands = tr.map((w, i) => ({  // each window shaded by its confidence: green if reliable, orange if not
-    x0: i ? (tr[i - 1].t_s + w.t_s) / 2 : w.t_s - half, x1: i < tr.length - 1 ? (w.t_s + tr[i + 1].t_s) / 2 : w.t_s + half,
+    x0: i ? (tr[i - 1].t_s + w.t_s) / 2 : Math.max(0, w.t_s - half), x1: i < tr.length - 1 ? (w.t_s + tr[i + 1].t_s) / 2 : w.t_s + half,
     alpha: 0.15 + 0.5 * w.confidence, color: w.confidence >= min ? "#2e9d3a" : "#e67e22" }));
   const hrs = tr.map((w) => w.hr_bpm);
   plot($("u-track"), tr.map((w) => w.t_s), hrs, { xlabel: "time (s)", ylabel: "HR (bpm), shaded by confidence",
-    bands, points: tr.length < 2, ymin: Math.min(...hrs) - 5, ymax: Math.max(...hrs) + 5,
-    xmin: tr.length ? tr[0].t_s - half : 0, xmax: tr.length ? tr[tr.length - 1].t_s + half : 1 });
+    bands, dots: true, ymin: Math.min(...hrs) - 5, ymax: Math.max(...hrs) + 5,
+    xmin: tr.length ? Math.max(0, tr[0].t_s - half) : 0, xmax: tr.length ? tr[tr.length - 1].t_s + half : 1 });
   plot($("u-wave"), d.timestamps_s, d.wave, { xlabel: "time (s)", ylabel: "pulse" });
   plot($("u-psd"), d.psd_bpm, d.psd_power, { color: "#2c6fbb", xlabel: "bpm", ylabel: "power",
     bands: [{ x0: 60 * d.band_hz[0], x1: 60 * d.band_hz[1], alpha: 0.08, color: "#555" }],
