@@ -155,27 +155,53 @@ def jpeg_message(t_ms: float, rgb) -> bytes:
     return HEADER.pack(t_ms) + buf.getvalue()
 
 
-def test_camera_websocket_reads_the_clip_rate(clip):
-    """The page's protocol without a browser: JPEG frames timed in ms, at most 3 in flight, updates back."""
+def camera_session(frames, *, bad_first: bool = False):
+    """The page's protocol without a browser: JPEG frames timed in ms at 30 fps, at most 3 in flight (as the
+    page keeps them); the session's update and other messages."""
     TestClient, ServeOptions, create_app = web()
-    frames = clip_frames(clip)
     updates, events, acked = [], [], 0
     with TestClient(create_app(ServeOptions(method="pos"))) as client, client.websocket_connect("/api/live") as ws:
-        ws.send_bytes(b"\x00" * 8 + b"not a jpeg")  # a bad frame is reported and the session goes on
+        if bad_first:
+            ws.send_bytes(b"\x00" * 8 + b"not a jpeg")
         for i, rgb in enumerate(frames):
             ws.send_bytes(jpeg_message(1000.0 + 1000.0 * i / FPS, rgb))
-            while acked < i + 2 - 3:  # keep at most 3 frames in flight, as the page does
+            while acked < i + 1 + bad_first - 3:
                 m = ws.receive_json()
                 acked = m["frames"] if m["type"] == "ack" else acked
                 (updates if m["type"] == "update" else events).append(m)
         ws.close()
-    assert any("not a readable image" in m.get("message", "") for m in events)
+    return updates, events
+
+
+def test_camera_websocket_reads_the_clip_rate(clip):
+    updates, events = camera_session(clip_frames(clip), bad_first=True)
+    assert any("not a readable image" in m.get("message", "") for m in events)  # reported; the session goes on
     assert updates[0]["status"] == "warming up" and updates[0]["hr_bpm"] is None
     readings = [u for u in updates if u["status"] == "reading"]
     assert readings, [u["status"] for u in updates]
     last = readings[-1]
     assert abs(last["hr_bpm"] - HR_BPM) <= TOL_BPM and 0.0 < last["confidence"] <= 1.0
     assert len(last["wave"]) == len(last["wave_t_s"]) > 5 * FPS
+
+
+def test_camera_without_a_face_says_so_and_reads_once_the_face_comes(clip):
+    frames = clip_frames(clip)
+    wall = np.full_like(frames[0], 120)
+    updates, _ = camera_session([wall] * int(11 * FPS) + frames)
+    statuses = [u["status"] for u in updates]
+    assert "no face" in statuses
+    no_face = updates[statuses.index("no face")]
+    assert no_face["hr_bpm"] is None and no_face["face_share"] < 0.5 and "face" in no_face["reasons"][0]
+    after = [u for u in updates[statuses.index("no face"):] if u["status"] == "reading"]
+    assert after and abs(after[-1]["hr_bpm"] - HR_BPM) <= TOL_BPM
+
+
+def test_a_session_that_cannot_start_says_why_in_one_line():
+    TestClient, ServeOptions, create_app = web()
+    with TestClient(create_app(ServeOptions(method="no-such-method"))) as client, client.websocket_connect("/api/live") as ws:
+        messages = [ws.receive_json(), ws.receive_json()]
+    assert [m["type"] for m in messages] == ["error", "end"]
+    assert "no-such-method" in messages[0]["message"] and "\n" not in messages[0]["message"]
 
 
 # ---------------------------------------------------------------------------------------------- the page in chromium

@@ -136,8 +136,8 @@ async def live(ws: WebSocket) -> None:
                 break
             if message.get("bytes"):
                 session.put(message["bytes"])
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the page went away, or the session ended and the socket is closed
     finally:
         ws.app.state.sessions -= 1
         await run_in_threadpool(session.close)

@@ -27,6 +27,7 @@ import numpy as np
 from pseudopulse.errors import PseudopulseError, VideoError
 from pseudopulse.io import Frame
 from pseudopulse.io.video import _one_line
+from pseudopulse.serve import json_floats
 
 HEADER = struct.Struct("<d")  # capture time, ms (performance.now())
 QUEUE_FRAMES = 4  # decoded-later frames waiting for the pipeline; the page keeps about as many in flight
@@ -72,30 +73,27 @@ class LiveSession:
 
     def put(self, data: bytes) -> None:
         """Queue one frame message; drops the oldest waiting frame when the pipeline is behind."""
-        while True:
-            try:
-                self.q.put_nowait(data)
-                return
-            except queue.Full:
-                try:
-                    self.q.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+        self.dropped += self._put_newest(data)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the worker (it finishes the frame in hand) and wait up to ``timeout_s`` s for it."""
+        self._put_newest(_STOP)
+        if self.thread.is_alive():
+            self.thread.join(timeout=timeout_s)
+
+    def _put_newest(self, item) -> int:
+        """Queue ``item``, dropping the oldest waiting items to make room; how many were dropped."""
+        dropped = 0
         while True:
             try:
-                self.q.put_nowait(_STOP)
-                break
+                self.q.put_nowait(item)
+                return dropped
             except queue.Full:
                 try:
                     self.q.get_nowait()
+                    dropped += 1
                 except queue.Empty:
                     pass
-        if self.thread.is_alive():
-            self.thread.join(timeout=timeout_s)
 
     # ------------------------------------------------------------------ the worker thread
     def _frames(self) -> Iterator[Frame]:
@@ -138,5 +136,5 @@ class LiveSession:
 
 def update_message(update) -> dict:
     """The page's message of one ``Update``: its JSON plus the window's wave (times in s of stream time)."""
-    return {"type": "update", **update.to_json(), "wave_t_s": np.round(update.wave_t_s, 3).tolist(),
-            "wave": np.round(update.wave, 4).tolist()}  # fmt: skip
+    return {"type": "update", **update.to_json(), "wave_t_s": json_floats(update.wave_t_s, 3),
+            "wave": json_floats(update.wave, 4)}  # fmt: skip

@@ -17,6 +17,7 @@ import numpy as np
 
 from pseudopulse.errors import PseudopulseError
 from pseudopulse.io.video import _one_line
+from pseudopulse.serve import json_floats
 from pseudopulse.signal import psd
 
 PSD_MAX_BPM = 240.0  # the PSD the page draws stops here
@@ -81,8 +82,8 @@ def report(result, *, name: str) -> dict:
     return {
         **result.summary(),
         "source": name,
-        "timestamps_s": np.round(t, 3).tolist(),
-        "wave": np.round(result.wave, 4).tolist(),
-        "psd_bpm": np.round(freqs[keep] * 60.0, 2).tolist(),
-        "psd_power": np.round(power, 4).tolist(),
+        "timestamps_s": json_floats(t, 3),
+        "wave": json_floats(result.wave, 4),
+        "psd_bpm": json_floats(freqs[keep] * 60.0, 2),
+        "psd_power": json_floats(power, 4),
     }
