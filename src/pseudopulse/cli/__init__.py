@@ -19,6 +19,7 @@ from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     benchmark_peer,
     benchmark_memory,
     synth,
+    serve,
 )
 
 __all__ = ["app", "benchmark_app", "main"]
