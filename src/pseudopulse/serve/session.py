@@ -3,7 +3,7 @@
 The page sends each camera frame as one binary WebSocket message: 8 bytes of capture time (float64, little-endian,
 ms on the page's ``performance.now()`` clock) followed by the frame as a JPEG image. ``LiveSession.put`` queues it
 (at most ``QUEUE_FRAMES``; when full the oldest is dropped); a worker thread decodes the frames to RGB ``Frame``
-objects timed by the capture times (s from the session's first frame) and runs ``pseudopulse.stream.stream`` on
+objects timed by the capture times (s from the session's first frame) and runs ``pseudopulse.stream`` on
 them. Every message for the page goes through ``send(message)`` (a plain-JSON dict, called from the worker thread):
 
 - ``{"type": "ack", "frames": n}``: n of the page's frame messages are done with (taken by the pipeline, dropped
@@ -58,7 +58,7 @@ def decode_frame(data: bytes) -> tuple[float, np.ndarray]:
 class LiveSession:
     """Frames of one page in (``put``, from the event loop), messages out (``send``, from the worker thread).
 
-    ``method``/``model``/``min_confidence``/``window_s``/``hop_s`` as for ``pseudopulse.stream.stream`` (s)."""
+    ``method``/``model``/``min_confidence``/``window_s``/``hop_s`` as for ``pseudopulse.stream`` (s)."""
 
     def __init__(self, send: Callable[[dict], None], *, method: str, model=None, min_confidence: float,
                  window_s: float = 10.0, hop_s: float = 1.0):  # fmt: skip
@@ -118,7 +118,7 @@ class LiveSession:
             yield Frame(rgb, t_s, n - 1)
 
     def _work(self) -> None:
-        from pseudopulse.stream import stream
+        from pseudopulse.live import stream
 
         def on_event(message: str) -> None:
             self.send({"type": "event", "message": message})
