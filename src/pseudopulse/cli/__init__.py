@@ -1,4 +1,4 @@
-"""Command-line interface: `pseudopulse predict|demo|evaluate|robustness|train|adapt|ensemble|synth|benchmark ...`.
+"""Command-line interface: `pseudopulse predict|demo|evaluate|robustness|train|preprocess|adapt|ensemble|synth|benchmark ...`.
 
 Each command lives in its own module and registers itself on ``app`` (or ``benchmark_app``) when imported.
 """
@@ -10,6 +10,7 @@ from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     evaluate,
     robustness,
     train,
+    preprocess,
     adapt,
     ensemble,
     benchmark_preprocess,
