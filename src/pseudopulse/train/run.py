@@ -85,14 +85,16 @@ def run_training(cfg: TrainConfig, sources: Sequence, *, out: str | Path, cache_
                  callbacks: TrainCallbacks | None = None, recipe: Recipe | None = None) -> TrainResult:  # fmt: skip
     """Prepare ``sources`` (ground truth read only for supervised configs) and ``val_sources``, then train into
     ``out`` (see ``trainer.train``). ``recipe``: written to OUT/recipe.toml first, so the run can be repeated
-    with ``pseudopulse train --recipe OUT/recipe.toml``."""
+    with ``pseudopulse train --recipe OUT/recipe.toml``. Under torchrun rank 0 prepares first (and alone writes
+    the run folder); the other ranks then read what it cached."""
+    from pseudopulse.train import distributed
     from pseudopulse.train.data import prepare_recordings
     from pseudopulse.train.trainer import train
 
     cb = callbacks or TrainCallbacks()
     note = cb.note or (lambda line: None)
     out = Path(out)
-    if recipe is not None:
+    if recipe is not None and distributed.current().main:
         out.mkdir(parents=True, exist_ok=True)
         header = (f"recipe {recipe.name} as run: its ablation and every setting that differs from that row's "
                   f"defaults\nrepeat with: pseudopulse train --recipe {out / 'recipe.toml'} --out DIR")  # fmt: skip
@@ -101,12 +103,13 @@ def run_training(cfg: TrainConfig, sources: Sequence, *, out: str | Path, cache_
     def stage(name):
         return None if cb.prepare is None else (lambda i, n, rec: cb.prepare(name, i, n, rec))
 
-    recs, skipped = prepare_recordings(sources, fs=cfg.fs, cache_dir=cache_dir, supervised=cfg.supervised,
-                                       pseudo_filter=cfg.pseudo_filter, progress=stage("train"))  # fmt: skip
-    val_recs = []
-    if val_sources:
-        val_recs, vskip = prepare_recordings(val_sources, fs=cfg.fs, cache_dir=cache_dir, supervised=True, progress=stage("val"))
-        skipped += vskip
+    with distributed.rank_zero_first():  # no two ranks build the same cache entry at once
+        recs, skipped = prepare_recordings(sources, fs=cfg.fs, cache_dir=cache_dir, supervised=cfg.supervised,
+                                           pseudo_filter=cfg.pseudo_filter, progress=stage("train"))  # fmt: skip
+        val_recs = []
+        if val_sources:
+            val_recs, vskip = prepare_recordings(val_sources, fs=cfg.fs, cache_dir=cache_dir, supervised=True, progress=stage("val"))
+            skipped += vskip
     for s in skipped:
         note(f"skipped {s}")
     minutes = sum(r.n_frames for r in recs) / cfg.fs / 60
