@@ -139,3 +139,48 @@ def test_concurrent_writers_of_one_entry_never_tear_it(tmp_path):
     for t in threads:
         t.join()
     assert bad == [] and sorted(p.name for p in tmp_path.iterdir()) == [entry.name]
+
+
+def _toy_sources(n=4, duration_s=20.0):
+    from pseudopulse.train.data import TrainSource
+    from pseudopulse.train.toy import toy_stmap
+
+    return [TrainSource(f"toy{i}", f"toy{i}-{duration_s}", lambda i=i: toy_stmap(60.0 + 12 * i, duration_s=duration_s, seed=i)[0])
+            for i in range(n)]  # fmt: skip
+
+
+def test_streamed_training_data_is_the_in_memory_data_with_few_recordings_held(tmp_path):
+    import torch
+
+    from pseudopulse.train.config import TrainConfig
+    from pseudopulse.train.data import CachedRecording, ClipDataset, prepare_recordings
+    from pseudopulse.train.trainer import train
+
+    sources = _toy_sources()
+    held, _ = prepare_recordings(sources, fs=FS, cache_dir=tmp_path / "cache")
+    streamed, _ = prepare_recordings(sources, fs=FS, cache_dir=tmp_path / "cache", stream=True)
+    assert all(isinstance(r, CachedRecording) and not hasattr(r, "values") for r in streamed)
+    cfg = TrainConfig.for_ablation("full", epochs=2, batch_size=4, lr=1e-3, seed=1, threads=1)
+    kw = dict(clip_frames=cfg.clip_frames, shift_max=cfg.shift_max, speed_max=cfg.speed_max)
+    a, b = ClipDataset(held, **kw), ClipDataset(streamed, **kw, max_loaded=2)
+    for idx in np.array_split(np.random.default_rng(0).permutation(len(a)), 3):  # batches across recordings
+        x, y = a.batch(idx), b.batch(idx)
+        assert x["ids"] == y["ids"] and all(np.array_equal(x[k], y[k]) for k in ("raw", "pseudo", "pseudo_mask"))
+        assert b._loaded.cache_info().currsize <= 2  # memory bound: at most max_loaded recordings held
+    one = train(cfg, held, run_dir=tmp_path / "held")
+    two = train(cfg, streamed, run_dir=tmp_path / "streamed")
+    assert [r["loss"] for r in one.history] == [r["loss"] for r in two.history]
+    assert all(torch.equal(p, q) for n1, n2 in zip(one.nets, two.nets) for p, q in zip(n1.parameters(), n2.parameters()))
+
+
+def test_training_streams_above_the_size_threshold(tmp_path, monkeypatch):
+    import pseudopulse.train.run as run
+    from pseudopulse.train.config import TrainConfig
+
+    cfg = TrainConfig.for_ablation("pseudo-only", epochs=1, batch_size=2, threads=1)
+    notes = []
+    run.run_training(cfg, _toy_sources(2, 12.0), out=tmp_path / "a", cache_dir=tmp_path / "c", callbacks=run.TrainCallbacks(note=notes.append))
+    assert "streamed" not in notes[-1]
+    monkeypatch.setattr(run, "STREAM_ABOVE_BYTES", 0)
+    run.run_training(cfg, _toy_sources(2, 12.0), out=tmp_path / "b", cache_dir=tmp_path / "c", callbacks=run.TrainCallbacks(note=notes.append))
+    assert notes[-1].endswith("streamed from the cache")

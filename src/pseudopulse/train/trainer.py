@@ -234,9 +234,9 @@ def train(
     if cfg.batch_size < world.size:
         raise ValueError(f"batch_size {cfg.batch_size} is smaller than the {world.size} processes; each needs a clip "
                          "per step: raise --batch-size or start fewer processes")  # fmt: skip
-    if cfg.supervised and not all(r.gt is not None for r in recordings):
+    if cfg.supervised and not all(r.has_gt for r in recordings):
         raise ValueError("supervised training needs recordings prepared with supervised=True")
-    if not cfg.supervised and any(r.gt is not None for r in recordings):
+    if not cfg.supervised and any(r.has_gt for r in recordings):
         raise ValueError("label-free training was handed recordings with ground truth; prepare them with supervised=False")
     ds = ClipDataset(recordings, clip_frames=cfg.clip_frames, shift_max=cfg.shift_max, speed_max=cfg.speed_max,
                      consensus=cfg.pseudo_consensus if cfg.filters_pseudo else (), consensus_tol_bpm=cfg.consensus_tol_bpm)
