@@ -9,7 +9,8 @@ import pytest
 
 from pseudopulse.synth import SynthConfig, render
 
-LAB = ("pseudopulse.train", "pseudopulse.eval", "pseudopulse.datasets", "pseudopulse.synth", "pseudopulse.bench")
+LAB = ("pseudopulse.train", "pseudopulse.eval", "pseudopulse.datasets", "pseudopulse.synth", "pseudopulse.bench",
+       "pseudopulse.scale")
 
 PROBE = r"""
 import json, sys

@@ -1,4 +1,4 @@
-"""Command-line interface: `pseudopulse predict|live|demo|evaluate|robustness|train|adapt|ensemble|synth|benchmark ...`.
+"""Command-line interface: `pseudopulse predict|live|serve|demo|evaluate|robustness|train|preprocess|adapt|ensemble|synth|benchmark ...`.
 
 Each command lives in its own module and registers itself on ``app`` (or ``benchmark_app``) when imported.
 """
@@ -11,6 +11,7 @@ from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     evaluate,
     robustness,
     train,
+    preprocess,
     adapt,
     ensemble,
     benchmark_preprocess,
@@ -18,6 +19,7 @@ from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     benchmark_train,
     benchmark_peer,
     benchmark_memory,
+    benchmark_scale,
     synth,
     serve,
 )

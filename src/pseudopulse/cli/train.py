@@ -172,9 +172,13 @@ def train_cmd(
     roi: Optional[str] = typer.Option(None, "--roi", help="face | full-frame (pre-cropped skin videos)."),
     cache_dir: Path = typer.Option(DEFAULT_CACHE_DIR, "--cache-dir", help="STMap / pseudo-label / synth cache."),
     resume: bool = typer.Option(False, "--resume", help="Continue bit-exactly from OUT/checkpoint.pt."),
+    stream: Optional[bool] = typer.Option(None, "--stream/--no-stream", help="Read training recordings from the cache per batch instead of holding them (default: above 2 GiB)."),
     as_json: bool = typer.Option(False, "--json", help="Print the per-epoch history as JSON on stdout."),
 ):
-    """Train the STMap network label-free (pseudo labels + self-supervision + ranking + co-rectification) from a recipe."""
+    """Train the STMap network label-free (pseudo labels + self-supervision + ranking + co-rectification) from a recipe.
+
+    Data-parallel over N processes: torchrun --nproc-per-node N -m pseudopulse train ... (docs/scale.md)."""
+    from pseudopulse.train.distributed import env_world, process_group
     from pseudopulse.train.recipe import DEFAULT_RECIPE, DataPlan, RecipeError, load_recipe, resolved_recipe
     from pseudopulse.train.run import gather_sources, run_training, validation_sources
 
@@ -208,9 +212,12 @@ def train_cmd(
     out = out or Path("runs") / rec.name
     sources = gather_sources(plan, cache_dir=cache_dir)
     val_sources = validation_sources(val or [], comma_list(val_subjects), cache_dir=cache_dir, roi=plan.roi, train_sources=sources)
-    with training_display(cfg.epochs, quiet=as_json) as callbacks:
+    with process_group(env_world()) as world, training_display(cfg.epochs, quiet=as_json or not world.main) as callbacks:
         res = run_training(cfg, sources, out=out, cache_dir=cache_dir, val_sources=val_sources, resume=resume,
-                           callbacks=callbacks, recipe=resolved_recipe(rec, cfg, plan))  # fmt: skip
+                           callbacks=callbacks if world.main else None, recipe=resolved_recipe(rec, cfg, plan),
+                           stream=stream)  # fmt: skip
+    if not world.main:  # rank 0 reports
+        return
     if as_json:
         print(json.dumps({"model": str(res.model_path), "recipe": rec.name, "history": res.history}, default=float))
     else:

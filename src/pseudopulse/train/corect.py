@@ -26,7 +26,12 @@ def rectify(pseudo: torch.Tensor, peer_wave: torch.Tensor, eps: torch.Tensor, la
     if pseudo.shape != peer_wave.shape or eps.shape != pseudo.shape[:1]:
         raise ValueError(f"shapes disagree: pseudo {tuple(pseudo.shape)}, peer {tuple(peer_wave.shape)}, eps {tuple(eps.shape)}")
     idx = select_rectified(eps, lam)
+    return replace_rows(pseudo, peer_wave, idx), idx
+
+
+def replace_rows(pseudo: torch.Tensor, peer_wave: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Targets (B, T): ``pseudo`` with rows ``idx`` replaced by ``peer_wave``'s (no gradient)."""
     targets = pseudo.detach().clone()
     if len(idx):
         targets[idx] = peer_wave.detach()[idx].to(targets.dtype)
-    return targets, idx
+    return targets

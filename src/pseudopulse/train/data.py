@@ -6,10 +6,15 @@ unless the dataset was built supervised, so the label-free trainer cannot see gr
 
 Each video is read once: ``extract_stmap`` caches the STMap, and the training cache
 (``train-<key>.npz``: STMap values resampled to ``fs`` plus the 2SR pseudo wave) is reused by every epoch and run.
+
+Big corpora stream: ``prepare_recordings(..., stream=True)`` keeps only ``CachedRecording`` handles (name, length,
+cache file) and ``ClipDataset`` loads a recording from its cache file when a batch needs it, holding at most
+``max_loaded`` recordings in memory (an LRU); batches are identical to the in-memory ones.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import warnings
@@ -57,6 +62,34 @@ class TrainRecording:
     @property
     def n_frames(self) -> int:
         return int(len(self.values))
+
+    @property
+    def n_rois(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def has_gt(self) -> bool:
+        return self.gt is not None
+
+
+@dataclass(frozen=True)
+class CachedRecording:
+    """A prepared recording left in its training-cache ``file`` (``n_frames`` frames of ``n_rois`` ROIs at ``fs``
+    Hz) until ``load()`` reads it back as a ``TrainRecording`` (with the GT of ``source`` when ``has_gt``)."""
+
+    name: str
+    fs: float
+    file: Path
+    n_frames: int
+    n_rois: int
+    source: TrainSource
+    has_gt: bool = False
+
+    def load(self) -> TrainRecording:
+        with np.load(self.file) as d:
+            values, pseudo = d["values"].astype(np.float32), d["pseudo"].astype(np.float32)
+        gt = _load_gt(self.source, len(values), self.fs) if self.has_gt else None
+        return TrainRecording(name=self.name, fs=self.fs, values=values, pseudo=pseudo, gt=gt)
 
 
 # ---------------------------------------------------------------------------------------------- pseudo labels
@@ -132,12 +165,16 @@ def prepare_recordings(
     method: str = "2sr",
     pseudo_filter: str = "readout",
     progress: Callable[[int, int, str], None] | None = None,
-) -> tuple[list[TrainRecording], list[str]]:
+    stream: bool = False,
+) -> tuple[list[TrainRecording] | list[CachedRecording], list[str]]:
     """Load (or build and cache) every source. Returns (recordings, skipped) where ``skipped`` lists
     "name: reason" for sources that cannot be used (unreadable video, no face, long face loss).
 
     Ground truth is read only when ``supervised`` (then a source without ``load_gt`` is an error).
+    ``stream``: return ``CachedRecording`` handles instead of arrays (needs ``cache_dir``; GT is read on ``load``).
     """
+    if stream and cache_dir is None:
+        raise ValueError("streaming training data needs a cache folder (cache_dir)")
     cache = None if cache_dir is None else Path(cache_dir)
     out, skipped = [], []
     for i, src in enumerate(sources):
@@ -149,9 +186,13 @@ def prepare_recordings(
             skipped.append(f"{src.name}: {e}")
             continue
         gt = None
+        if supervised and src.load_gt is None:
+            raise DatasetError(f"{src.name}: supervised training needs ground truth, but this recording has none")
+        if stream:
+            out.append(CachedRecording(src.name, fs, _cache_file(cache, src, fs, method, pseudo_filter), len(values),
+                                       values.shape[1], src, has_gt=supervised))  # fmt: skip
+            continue
         if supervised:
-            if src.load_gt is None:
-                raise DatasetError(f"{src.name}: supervised training needs ground truth, but this recording has none")
             gt = _load_gt(src, len(values), fs)
         out.append(TrainRecording(name=src.name, fs=fs, values=values, pseudo=pseudo, gt=gt))
     if progress is not None:
@@ -256,7 +297,8 @@ class ClipDataset:
 
     A window is ``W`` frames with the anchor clip at offset ``a`` (``augment.window_layout``): room for a shift of
     ±shift_max frames and for reading speed_max·t frames from the anchor start. Beyond a recording's ends the map
-    is reflect-padded. ``batch(indices)`` -> dict: ``raw`` (B, W, R, 3) float32, ``pseudo`` (B, t) float32,
+    is reflect-padded. ``recordings``: ``TrainRecording`` (held in memory) or ``CachedRecording`` (streamed: read
+    from the cache when a batch needs them, at most ``max_loaded`` held at once). ``batch(indices)`` -> dict: ``raw`` (B, W, R, 3) float32, ``pseudo`` (B, t) float32,
     ``pseudo_mask`` (B,) float32 (0 where the ``consensus`` methods disagree with the pseudo label, see
     ``consensus_mask``; all 1 without them), ``ids`` list of "recording@start_frame", and ``gt`` (B, t) only when
     every recording carries GT (supervised build).
@@ -271,6 +313,7 @@ class ClipDataset:
         speed_max: float,
         consensus: Sequence[str] = (),
         consensus_tol_bpm: float = 6.0,
+        max_loaded: int = 8,
     ):
         from pseudopulse.train.augment import window_layout
 
@@ -279,19 +322,22 @@ class ClipDataset:
         self.t = int(clip_frames)
         self.a, self.w = window_layout(self.t, shift_max=shift_max, speed_max=speed_max)
         self.recordings = list(recordings)
-        self.supervised = all(r.gt is not None for r in self.recordings)
-        rois = {r.values.shape[1] for r in self.recordings}
+        self.supervised = all(r.has_gt for r in self.recordings)
+        self.streamed = any(isinstance(r, CachedRecording) for r in self.recordings)
+        rois = {r.n_rois for r in self.recordings}
         if len(rois) != 1:
             raise DatasetError(f"recordings have different ROI counts {sorted(rois)}; train on STMaps of one grid")
         self._padded = []
         self.clips: list[tuple[int, int]] = []
         masks = []
         for i, r in enumerate(self.recordings):
-            right = self.w - self.a - self.t
-            self._padded.append(np.pad(r.values, ((self.a, right), (0, 0), (0, 0)), mode="reflect"))
+            if not self.streamed:
+                self._padded.append(self._pad(r.values))
             starts = list(range(0, r.n_frames - self.t + 1, self.t))
             self.clips += [(i, s) for s in starts]
-            masks.append(consensus_mask(r, starts, self.t, consensus, consensus_tol_bpm))
+            loaded = r.load() if self.streamed and consensus else r
+            masks.append(consensus_mask(loaded, starts, self.t, consensus, consensus_tol_bpm))
+        self._loaded = functools.lru_cache(maxsize=max(1, int(max_loaded)))(self._load)
         self.pseudo_mask = np.concatenate(masks).astype(np.float32) if masks else np.zeros(0, np.float32)
         if not self.clips:
             raise DatasetError(
@@ -301,12 +347,23 @@ class ClipDataset:
     def __len__(self) -> int:
         return len(self.clips)
 
+    def _pad(self, values: np.ndarray) -> np.ndarray:
+        return np.pad(values, ((self.a, self.w - self.a - self.t), (0, 0), (0, 0)), mode="reflect")
+
+    def _load(self, i: int) -> tuple[np.ndarray, TrainRecording]:
+        rec = self.recordings[i].load()
+        return self._pad(rec.values), rec
+
+    def _recording(self, i: int) -> tuple[np.ndarray, TrainRecording]:
+        """(padded values, recording) of recording ``i``: held, or read from the cache (LRU) when streamed."""
+        return self._loaded(i) if self.streamed else (self._padded[i], self.recordings[i])
+
     def batch(self, indices: Sequence[int]) -> dict:
         raw, pseudo, gt, ids = [], [], [], []
         for j in indices:
             i, s = self.clips[int(j)]
-            r = self.recordings[i]
-            raw.append(self._padded[i][s : s + self.w])  # padded index s == original s - a
+            padded, r = self._recording(i)
+            raw.append(padded[s : s + self.w])  # padded index s == original s - a
             pseudo.append(r.pseudo[s : s + self.t])
             if self.supervised:
                 gt.append(r.gt[s : s + self.t])

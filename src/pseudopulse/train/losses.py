@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -76,7 +77,8 @@ def overlap(y_anchor: torch.Tensor, y_shifted: torch.Tensor, shift: int) -> tupl
 
 
 def gumbel_hr(
-    psd: torch.Tensor, freqs_bpm: torch.Tensor, *, sharpness: float = 100.0, tau: float = 10.0
+    psd: torch.Tensor, freqs_bpm: torch.Tensor, *, sharpness: float = 100.0, tau: float = 10.0,
+    rows: np.ndarray | None = None, n_rows: int | None = None,
 ) -> torch.Tensor:
     """Differentiable heart rate (bpm) of each PSD row (B, K) -> (B,), Gumbel-softmax hard argmax.
 
@@ -85,9 +87,18 @@ def gumbel_hr(
     time, so h is the PSD argmax w.h.p. (docs/design.md, "Spectral ranking"). ``tau`` only shapes the straight-through
     gradient: the soft sample softmax((logits + g)/tau) ∝ psd^(sharpness/tau) = psd^10 is smooth enough to
     carry a gradient to neighbouring bins. ``hard=True`` gives the exact one-hot forward.
+
+    ``rows`` of ``n_rows`` (data-parallel: this rank's rows of the global batch): the noise is drawn for all
+    ``n_rows`` rows, as ``F.gumbel_softmax`` draws it in one process, and ``rows`` of it are used.
     """
     logits = sharpness * torch.log(psd.float() + 1e-10)
-    onehot = F.gumbel_softmax(logits, tau=tau, hard=True, dim=-1)
+    if rows is None:
+        onehot = F.gumbel_softmax(logits, tau=tau, hard=True, dim=-1)
+    else:  # F.gumbel_softmax's arithmetic on this rank's rows of the global batch's noise
+        gumbels = -torch.empty((n_rows, logits.shape[-1]), dtype=logits.dtype).exponential_().log()
+        soft = ((logits + gumbels[torch.from_numpy(rows)]) / tau).softmax(dim=-1)
+        hard = torch.zeros_like(logits).scatter_(-1, soft.argmax(dim=-1, keepdim=True), 1.0)
+        onehot = hard - soft.detach() + soft
     return (onehot * freqs_bpm.to(onehot)).sum(dim=-1)
 
 

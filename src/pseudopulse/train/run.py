@@ -16,6 +16,8 @@ from pseudopulse.train.config import RECIPE_FIELDS, TrainConfig
 from pseudopulse.train.recipe import DEFAULT_RECIPE, DataPlan, Recipe, load_recipe
 from pseudopulse.train.trainer import TrainResult
 
+# training data above this many bytes (float32 STMap values) streams from the cache instead of being held in memory
+STREAM_ABOVE_BYTES = 2 << 30
 # fine-tuning from trained weights: fewer epochs and smaller steps than training from scratch (TrainConfig)
 ADAPT_DEFAULTS = {"epochs": 10, "lr": 1e-4}
 
@@ -82,17 +84,22 @@ def format_epoch(row: dict, epochs: int) -> str:
 
 def run_training(cfg: TrainConfig, sources: Sequence, *, out: str | Path, cache_dir: str | Path | None,
                  val_sources: Sequence = (), resume: bool = False, init_state: dict | None = None,
-                 callbacks: TrainCallbacks | None = None, recipe: Recipe | None = None) -> TrainResult:  # fmt: skip
+                 callbacks: TrainCallbacks | None = None, recipe: Recipe | None = None,
+                 stream: bool | None = None) -> TrainResult:  # fmt: skip
     """Prepare ``sources`` (ground truth read only for supervised configs) and ``val_sources``, then train into
     ``out`` (see ``trainer.train``). ``recipe``: written to OUT/recipe.toml first, so the run can be repeated
-    with ``pseudopulse train --recipe OUT/recipe.toml``."""
-    from pseudopulse.train.data import prepare_recordings
+    with ``pseudopulse train --recipe OUT/recipe.toml``. ``stream``: read training recordings from the cache when a
+    batch needs them (``ClipDataset``) instead of holding them; None = when they exceed ``STREAM_ABOVE_BYTES`` (with a
+    ``cache_dir``; the batches are the same either way). Under torchrun rank 0 prepares first (and alone writes
+    the run folder); the other ranks then read what it cached."""
+    from pseudopulse.train import distributed
+    from pseudopulse.train.data import CachedRecording, prepare_recordings
     from pseudopulse.train.trainer import train
 
     cb = callbacks or TrainCallbacks()
     note = cb.note or (lambda line: None)
     out = Path(out)
-    if recipe is not None:
+    if recipe is not None and distributed.current().main:
         out.mkdir(parents=True, exist_ok=True)
         header = (f"recipe {recipe.name} as run: its ablation and every setting that differs from that row's "
                   f"defaults\nrepeat with: pseudopulse train --recipe {out / 'recipe.toml'} --out DIR")  # fmt: skip
@@ -101,17 +108,22 @@ def run_training(cfg: TrainConfig, sources: Sequence, *, out: str | Path, cache_
     def stage(name):
         return None if cb.prepare is None else (lambda i, n, rec: cb.prepare(name, i, n, rec))
 
-    recs, skipped = prepare_recordings(sources, fs=cfg.fs, cache_dir=cache_dir, supervised=cfg.supervised,
-                                       pseudo_filter=cfg.pseudo_filter, progress=stage("train"))  # fmt: skip
-    val_recs = []
-    if val_sources:
-        val_recs, vskip = prepare_recordings(val_sources, fs=cfg.fs, cache_dir=cache_dir, supervised=True, progress=stage("val"))
-        skipped += vskip
+    lazy = cache_dir is not None and stream is not False
+    with distributed.rank_zero_first():  # no two ranks build the same cache entry at once
+        recs, skipped = prepare_recordings(sources, fs=cfg.fs, cache_dir=cache_dir, supervised=cfg.supervised,
+                                           pseudo_filter=cfg.pseudo_filter, progress=stage("train"), stream=lazy)  # fmt: skip
+        val_recs = []
+        if val_sources:
+            val_recs, vskip = prepare_recordings(val_sources, fs=cfg.fs, cache_dir=cache_dir, supervised=True, progress=stage("val"))
+            skipped += vskip
+    if lazy and stream is None and sum(r.n_frames * r.n_rois * 3 * 4 for r in recs) <= STREAM_ABOVE_BYTES:
+        recs = [r.load() for r in recs]  # small enough to hold
+    streamed = "; streamed from the cache" if any(isinstance(r, CachedRecording) for r in recs) else ""
     for s in skipped:
         note(f"skipped {s}")
     minutes = sum(r.n_frames for r in recs) / cfg.fs / 60
     source = f"; recipe {recipe.name}" if recipe is not None else ""
-    note(f"training on {len(recs)} recording(s), {minutes:.1f} min; {len(val_recs)} held-out; ablation {cfg.ablation}{source}")
+    note(f"training on {len(recs)} recording(s), {minutes:.1f} min; {len(val_recs)} held-out; ablation {cfg.ablation}{source}{streamed}")
     return train(cfg, recs, run_dir=out, val_recordings=val_recs, resume=resume, init_state=init_state,
                  on_epoch=cb.epoch, on_step=cb.step)  # fmt: skip
 

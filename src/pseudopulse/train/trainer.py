@@ -9,6 +9,9 @@ Per step, with the anchor clip x (B, 3, R, t) cut from a longer raw window:
   L = w·L_pseudo + L_p − L_n + α·L_rank  (+ β·L_harm, the optional harmonic guard on slow pseudo labels)
 With co-rectification two networks exist; net 1 updates on even epochs, net 2 on odd ones (Alg. 1).
 Every epoch reseeds (numpy and torch) from (seed, epoch), so a resumed run is bit-identical to a straight one.
+Under torchrun (``train.distributed``) each rank computes its rows of every global batch, augmented as one batch,
+co-rectification picks the λ largest deviations of the whole global batch, gradients are averaged by
+DistributedDataParallel, and rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import csv
 import io
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -33,8 +37,9 @@ from pseudopulse.model.file import export_model
 from pseudopulse.model.normalize import normalize_clip
 from pseudopulse.signal.postprocess import readout_power_response
 from pseudopulse.train import checkpoint as ckpt
+from pseudopulse.train import distributed
 from pseudopulse.train.config import TrainConfig
-from pseudopulse.train.corect import rectify
+from pseudopulse.train.corect import rectify, replace_rows, select_rectified
 from pseudopulse.train.data import ClipDataset, TrainRecording
 from pseudopulse.train.validate import model_errors, summarize
 
@@ -76,8 +81,12 @@ def train_step(
     a: int,
     epoch: int,
     rng: np.random.Generator,
+    rows: np.ndarray | None = None,
 ) -> tuple[torch.Tensor, dict]:
-    """Loss of one batch for ``net`` (peer: co-rectification partner, or None). Returns (loss, stats)."""
+    """Loss of one batch for ``net`` (peer: co-rectification partner, or None). Returns (loss, stats).
+
+    ``rows``: data-parallel, the rows of the global ``batch`` this rank computes (``distributed.rank_rows``); views
+    are drawn for the whole batch first, so every rank consumes ``rng`` as a single process does."""
     t = cfg.clip_frames
     raw = _to_tensor(batch["raw"])
     anchor = augment.crop(raw, a, t)
@@ -94,6 +103,11 @@ def train_step(
     if cfg.flicker_prob > 0:  # independent flicker per view: a nuisance the positive pair and the ranking disagree on
         views = [augment.flicker(v, cfg.fs, rng, prob=cfg.flicker_prob, hz=cfg.flicker_hz, amp=cfg.flicker_amp) for v in views]
         anchor = views[0]
+    n_global = b
+    if rows is not None:  # this rank's rows of the global batch
+        views = [v[torch.from_numpy(rows)] for v in views]
+        anchor, b = views[0], len(rows)
+        batch = {**batch, **{k: batch[k][rows] for k in ("pseudo", "pseudo_mask", "gt") if k in batch}}
     y_all = net(normalize_clip(torch.cat(views)))
     y = y_all[:b]
     stats = {**dict.fromkeys(LOSS_TERMS, 0.0), "rectified": [], "lambda": 0}
@@ -108,7 +122,7 @@ def train_step(
         else:
             target = torch.from_numpy(batch["pseudo"])
         mask = torch.from_numpy(batch["pseudo_mask"]).clone() if cfg.filters_pseudo else None
-        lam = min(cfg.n_rectified(epoch), b) if peer is not None else 0
+        lam = min(cfg.n_rectified(epoch), n_global) if peer is not None else 0
         stats["lambda"] = lam
         if lam > 0:
             with torch.no_grad():
@@ -117,8 +131,15 @@ def train_step(
                 judge = y_peer if cfg.corect_select == "peer" else y.detach()
                 h_net = argmax_hr(norm_psd(judge, fs=cfg.fs, nfft=cfg.nfft, band_bpm=cfg.band_bpm)[0], freqs)
             eps = (h_pseudo - h_net).abs()
-            target, idx = rectify(target, y_peer, eps, lam)
-            stats["rectified"] = [(batch["ids"][i], float(eps[i])) for i in idx.tolist()]
+            if rows is None:
+                target, idx = rectify(target, y_peer, eps, lam)
+                stats["rectified"] = [(batch["ids"][i], float(eps[i])) for i in idx.tolist()]
+            else:  # the λ largest deviations of the whole global batch, each replaced by the rank holding it
+                eps_all = distributed.gather_rows(eps, rows, n_global)
+                chosen = select_rectified(eps_all, lam).tolist()
+                idx = torch.tensor([k for k, r in enumerate(rows.tolist()) if r in set(chosen)], dtype=torch.long)
+                target = replace_rows(target, y_peer, idx)
+                stats["rectified"] = [(batch["ids"][i], float(eps_all[i])) for i in chosen]
             if mask is not None:
                 mask[idx] = 1.0  # a rectified row carries the peer's wave, not the doubted pseudo label
         per_clip = pseudo_loss(y, target)
@@ -149,7 +170,7 @@ def train_step(
         loss = loss + l_pos - l_neg
         stats["l_pos"], stats["l_neg"] = float(l_pos.detach()), float(l_neg.detach())
         if cfg.use_rank:
-            g = dict(sharpness=cfg.gumbel_sharpness, tau=cfg.gumbel_tau)
+            g = dict(sharpness=cfg.gumbel_sharpness, tau=cfg.gumbel_tau, **({} if rows is None else {"rows": rows, "n_rows": n_global}))
             ranked = [psd_y, psd_up, psd_down]
             if cfg.rank_readout_weight:
                 ranked = _readout_weighted(ranked, freqs, cfg.fs)
@@ -201,13 +222,21 @@ def train(
     ``init_state``: start every network from these weights (adaptation). ``on_epoch(row)``, ``on_step(epoch,
     step, n_steps)``: progress callbacks. ``stop_after``: return after this many epochs of this call (the
     checkpoint allows ``resume``).
+
+    Under torchrun (an initialised process group, ``train.distributed``) the ``batch_size`` clips of a step are
+    split over the ranks, gradients averaged, and only rank 0 writes; resuming is bit-exact for the same number of
+    processes. config.json records ``world_size``.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(int(cfg.threads))
-    if cfg.supervised and not all(r.gt is not None for r in recordings):
+    world = distributed.current()
+    if cfg.batch_size < world.size:
+        raise ValueError(f"batch_size {cfg.batch_size} is smaller than the {world.size} processes; each needs a clip "
+                         "per step: raise --batch-size or start fewer processes")  # fmt: skip
+    if cfg.supervised and not all(r.has_gt for r in recordings):
         raise ValueError("supervised training needs recordings prepared with supervised=True")
-    if not cfg.supervised and any(r.gt is not None for r in recordings):
+    if not cfg.supervised and any(r.has_gt for r in recordings):
         raise ValueError("label-free training was handed recordings with ground truth; prepare them with supervised=False")
     ds = ClipDataset(recordings, clip_frames=cfg.clip_frames, shift_max=cfg.shift_max, speed_max=cfg.speed_max,
                      consensus=cfg.pseudo_consensus if cfg.filters_pseudo else (), consensus_tol_bpm=cfg.consensus_tol_bpm)
@@ -228,8 +257,14 @@ def train(
             o.load_state_dict(s)
         ckpt.restore_rng(state["rng"])
         history, rectified_log, start = state["history"], state["rectified"], state["epoch"] + 1
-    atomic_write_text(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2))
-    if cfg.filters_pseudo:  # which clips' pseudo labels L_pseudo uses
+        if state.get("world_size", 1) != world.size:
+            warnings.warn(f"{ck_path}: written by {state.get('world_size', 1)} process(es), resumed on {world.size}: "
+                          "the run goes on, but not bit-exactly as it would have")  # fmt: skip
+    # data-parallel: DDP averages the gradients in backward; the peer (no gradient) is used unwrapped
+    models = [torch.nn.parallel.DistributedDataParallel(n) for n in nets] if world.active else nets
+    if world.main:
+        atomic_write_text(run_dir / "config.json", json.dumps({**cfg.to_dict(), "world_size": world.size}, indent=2))
+    if cfg.filters_pseudo and world.main:  # which clips' pseudo labels L_pseudo uses
         rows = [{"clip": f"{ds.recordings[i].name}@{s}", "confident": int(m)} for (i, s), m in zip(ds.clips, ds.pseudo_mask)]
         atomic_write_text(run_dir / "consensus.csv", _csv_text(rows, ["clip", "confident"]))
     n_steps = (len(ds) + cfg.batch_size - 1) // cfg.batch_size
@@ -238,7 +273,7 @@ def train(
         t0 = time.perf_counter()
         rng = _seed_epoch(cfg, epoch)
         k = epoch % cfg.n_nets
-        net, opt = nets[k], opts[k]
+        net, opt = models[k], opts[k]
         for group in opt.param_groups:
             group["lr"] = cfg.lr_at(epoch)
         peer = nets[1 - k] if cfg.n_nets == 2 else None
@@ -251,16 +286,22 @@ def train(
         lam = 0
         for step in range(n_steps):
             idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            if len(idx) < 2:  # BatchNorm needs 2 instances; drop a lone leftover clip
+            if len(idx) < max(2, world.size):  # BatchNorm needs 2 instances (and every rank one); drop a leftover
                 continue
             batch = ds.batch(idx)
-            loss, st = train_step(cfg, net, peer, batch, a=ds.a, epoch=epoch, rng=rng)
+            rows = distributed.rank_rows(len(idx), world)
+            loss, st = train_step(cfg, net, peer, batch, a=ds.a, epoch=epoch, rng=rng, rows=rows)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            terms = [float(loss.detach()), *(st[key] for key in LOSS_TERMS)]
+            if rows is None:
+                loss.backward()
+            else:  # DDP averages over ranks; weigh each rank by its share of the batch (1 when they are equal)
+                (loss * (len(rows) * world.size / len(idx))).backward()
+                terms = distributed.weighted_sum(terms, len(rows) / len(idx))
             opt.step()
-            sums["loss"] += float(loss.detach())
-            for key in LOSS_TERMS:
-                sums[key] += st[key]
+            sums["loss"] += terms[0]
+            for key, value in zip(LOSS_TERMS, terms[1:]):
+                sums[key] += value
             lam = max(lam, st["lambda"])
             n_rect += len(st["rectified"])
             for cid, eps in st["rectified"]:
@@ -270,16 +311,19 @@ def train(
         row = {"epoch": epoch, "net": k + 1, **{key: v / n_steps for key, v in sums.items()},
                "pseudo_weight": cfg.pseudo_weight(epoch) if cfg.use_pseudo else 0.0, "lambda": lam,
                "rectified": n_rect, "val_mae_bpm": ""}  # fmt: skip
-        if val_recordings:
-            row["val_mae_bpm"] = summarize(model_errors(net, val_recordings, fs=cfg.fs, clip_s=cfg.clip_s))["mae_bpm"]
+        if world.active:  # each rank updated BatchNorm statistics from its own rows: keep rank 0's (the checkpoint's)
+            distributed.broadcast_buffers(nets[k])
+        if val_recordings and world.main:
+            row["val_mae_bpm"] = summarize(model_errors(nets[k], val_recordings, fs=cfg.fs, clip_s=cfg.clip_s))["mae_bpm"]
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
-        state = {"epoch": epoch, "config": cfg.to_dict(), "nets": [n.state_dict() for n in nets],
-                 "opts": [o.state_dict() for o in opts], "rng": ckpt.capture_rng(), "history": history,
-                 "rectified": rectified_log}  # fmt: skip
-        ckpt.save_checkpoint(ck_path, state)
-        atomic_write_text(run_dir / "log.csv", _csv_text(history, LOG_FIELDS))
-        atomic_write_text(run_dir / "rectified.csv", _csv_text(rectified_log, ["epoch", "step", "clip", "eps_bpm"]))
+        if world.main:
+            state = {"epoch": epoch, "config": cfg.to_dict(), "nets": [n.state_dict() for n in nets],
+                     "opts": [o.state_dict() for o in opts], "rng": ckpt.capture_rng(), "history": history,
+                     "rectified": rectified_log, **({"world_size": world.size} if world.active else {})}  # fmt: skip
+            ckpt.save_checkpoint(ck_path, state)
+            atomic_write_text(run_dir / "log.csv", _csv_text(history, LOG_FIELDS))
+            atomic_write_text(run_dir / "rectified.csv", _csv_text(rectified_log, ["epoch", "step", "clip", "eps_bpm"]))
         if on_epoch is not None:
             on_epoch(row)
         done_here += 1
@@ -289,5 +333,6 @@ def train(
     info = {"ablation": cfg.ablation, "epochs": cfg.epochs, "net_index": final + 1,
             "train_recordings": len(recordings), "train_clips": len(ds), "history_tail": history[-1:],
             "recipe": cfg.recipe()}  # fmt: skip
-    export_model(run_dir / "model.pt", nets[final], fs=cfg.fs, clip_s=cfg.clip_s, info=info)
+    if world.main:
+        export_model(run_dir / "model.pt", nets[final], fs=cfg.fs, clip_s=cfg.clip_s, info=info)
     return TrainResult(run_dir, run_dir / "model.pt", history, nets, final_net=final)
