@@ -19,6 +19,7 @@ from pseudopulse.cli import (  # noqa: F401  (imported for registration)
     benchmark_train,
     benchmark_peer,
     benchmark_memory,
+    benchmark_live,
     benchmark_scale,
     synth,
     serve,

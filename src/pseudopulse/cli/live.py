@@ -40,13 +40,15 @@ def live(
     raw_size: Optional[str] = typer.Option(None, "--raw-size", help="Raw RGB24 frames of this size on stdin, e.g. 640x480 (needs --fps)."),
     camera_size: Optional[str] = typer.Option(None, "--camera-size", help="Frame size to ask of the camera, e.g. 640x480."),
     reconnect: float = typer.Option(30.0, "--reconnect", min=0.0, help="Seconds to keep retrying a dropped network stream (0: never)."),
+    loop: bool = typer.Option(False, "--loop", help="Start a video file again when it ends (demos, long runs)."),
+    duration: Optional[float] = typer.Option(None, "--duration", min=1.0, help="Stop after this many seconds of stream time (s)."),
 ):
     """Show the heart rate (bpm) of SOURCE as it happens, with its confidence, every --hop seconds."""
     from pseudopulse.io.live import PACES, parse_size
     from pseudopulse.live import stream
 
     opts = _checked(pace=pace, paces=PACES, fps=fps, band=band, roi=roi, raw_size=raw_size, camera_size=camera_size,
-                    parse_size=parse_size, source=source, camera=camera)  # fmt: skip
+                    parse_size=parse_size, source=source, camera=camera, loop=loop)  # fmt: skip
     check_output_folder(record, "--record")
     label = f"camera {camera}" if camera is not None else str(source)
     view = _JsonLines() if jsonl else _LiveView(label, min_confidence) if console.is_terminal else _PlainLines()
@@ -61,7 +63,7 @@ def live(
         updates = stream(source, method, model=model, camera=camera, pace=pace, roi=roi, window_s=window, hop_s=hop,
                          min_confidence=min_confidence, band_hz=tuple(band), fps=fps, input_format=input_format,
                          raw_size=opts["raw_size"], camera_size=opts["camera_size"], reconnect_s=reconnect,
-                         on_event=view.event)  # fmt: skip
+                         loop=loop, duration_s=duration, on_event=view.event)  # fmt: skip
         with view:
             for update in updates:
                 view.show(update)
@@ -78,7 +80,7 @@ def live(
             err_console.print(f"kept {recorder.n_updates} updates in {path.parent} ({ended})", highlight=False)
 
 
-def _checked(*, pace, paces, fps, band, roi, raw_size, camera_size, parse_size, source, camera) -> dict:
+def _checked(*, pace, paces, fps, band, roi, raw_size, camera_size, parse_size, source, camera, loop=False) -> dict:
     """Option values checked before anything is opened (SignalError/VideoError: one line, exit 2)."""
     from pseudopulse.cli.common import check_predict_options
     from pseudopulse.errors import VideoError
@@ -87,6 +89,8 @@ def _checked(*, pace, paces, fps, band, roi, raw_size, camera_size, parse_size, 
         raise VideoError(f"--pace {pace}: must be one of {', '.join(paces)}")
     if source is None and camera is None:
         raise VideoError("no source: give a video file, a stream URL, - for standard input, or --camera N")
+    if loop and (source in (None, "-") or "://" in str(source)):
+        raise VideoError("--loop repeats a video file; a camera, a stream or standard input cannot be repeated")
     if source is not None and camera is not None:
         raise VideoError(f"give either a source ({source}) or --camera {camera}, not both")
     check_predict_options(source or "camera", fps=fps, band=band, roi=roi)

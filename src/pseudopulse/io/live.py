@@ -127,16 +127,17 @@ class LiveSource:
     """Iterate ``(Frame, arrival_s)`` from ``spec`` (see the module docstring).
 
     ``pace``: for a file, "realtime" delivers each frame at its own time (as a camera would), "fast" as fast as it
-    decodes; live sources always come at their own pace. ``reconnect_s``: how long a dropped network stream is
+    decodes; live sources always come at their own pace. ``loop``: a file starts again when it ends, its times
+    running on (demos, long-running benchmarks). ``reconnect_s``: how long a dropped network stream is
     retried (0: never). ``on_event(message)``: drops, reconnects, timing fix-ups. ``clock``/``sleep`` are the
     monotonic clock and sleep (s), replaceable in tests; ``opener(spec)`` opens a PyAV container."""
 
     def __init__(self, spec: SourceSpec, *, pace: str = "realtime", reconnect_s: float = DEFAULT_RECONNECT_S,
                  on_event: Event | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, opener: Callable | None = None):  # fmt: skip
+                 sleep: Callable[[float], None] = time.sleep, opener: Callable | None = None, loop: bool = False):  # fmt: skip
         if pace not in PACES:
             raise ValueError(f"pace must be one of {PACES}; got {pace!r}")
-        self.spec, self.pace, self.reconnect_s = spec, pace, float(reconnect_s)
+        self.spec, self.pace, self.reconnect_s, self.loop = spec, pace, float(reconnect_s), bool(loop)
         self.on_event = on_event or (lambda message: None)
         self.clock, self.sleep = clock, sleep
         self.opener = opener or open_container
@@ -151,17 +152,25 @@ class LiveSource:
 
     # ------------------------------------------------------------------ a file, paced
     def _file(self):
-        with VideoReader(self.spec.target, fps=self.spec.fps) as reader:
-            start = None
-            for fr in reader:
-                if self.pace == "realtime":
-                    if start is None:
-                        start = self.clock() - fr.t_s
-                    wait = start + fr.t_s - self.clock()
-                    if wait > 0:
-                        self.sleep(wait)
-                self.frames_read += 1
-                yield fr, self.clock()
+        start, offset = None, 0.0
+        while True:
+            last = None
+            with VideoReader(self.spec.target, fps=self.spec.fps) as reader:
+                for fr in reader:
+                    t = offset + fr.t_s
+                    if self.pace == "realtime":
+                        if start is None:
+                            start = self.clock() - t
+                        wait = start + t - self.clock()
+                        if wait > 0:
+                            self.sleep(wait)
+                    self.frames_read += 1
+                    last = t
+                    yield Frame(fr.rgb, t, self.frames_read - 1), self.clock()
+                step = 1.0 / reader.info.fps_nominal if reader.info.fps_nominal else 1.0 / 30.0
+            if not self.loop or last is None:
+                return
+            offset = last + step  # the next round follows one frame interval after the last frame
 
     # ------------------------------------------------------------------ camera, network, stdin
     def _container_frames(self):

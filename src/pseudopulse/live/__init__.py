@@ -51,6 +51,8 @@ def stream(
     raw_size: tuple[int, int] | None = None,
     camera_size: tuple[int, int] | None = None,
     reconnect_s: float = DEFAULT_RECONNECT_S,
+    loop: bool = False,
+    duration_s: float | None = None,
     detect_every: int = 10,
     on_event: Callable[[str], None] | None = None,
     detector=None,
@@ -63,7 +65,8 @@ def stream(
     ``fps``). ``pace``: a file at its own pace ("realtime") or as fast as it decodes ("fast"). ``method``/``model``
     as for ``pseudopulse.predict``. ``fps`` (Hz) times frames without timestamps (arrays, raw stdin, frame
     folders). ``raw_size`` (w, h px) with ``"-"``: raw RGB24 frames. ``reconnect_s``: how long a dropped network
-    stream is retried. ``on_event(message)``: what happens to the source (drops, reconnects, stalls); default:
+    stream is retried. ``loop``: a file starts again at its end. ``duration_s``: stop after this many seconds of
+stream time (None: when the source ends). ``on_event(message)``: what happens to the source (drops, reconnects, stalls); default:
     ``warnings.warn``. Raises ``PseudopulseError`` subclasses (one-line messages) for a source that cannot be
     opened or read."""
     predictor = resolve_predictor(method, model)
@@ -71,13 +74,13 @@ def stream(
     if isinstance(source, (str, Path, int)) or source is None:
         spec = parse_source(source, camera=camera, input_format=input_format, raw_size=raw_size, fps=fps,
                             camera_size=camera_size)  # fmt: skip
-        live = LiveSource(spec, pace=pace, reconnect_s=reconnect_s, on_event=on_event)
+        live = LiveSource(spec, pace=pace, reconnect_s=reconnect_s, on_event=on_event, loop=loop)
         label, drops = spec.label, spec.is_live or (spec.kind == "file" and pace == "realtime")
     else:
         live, label, drops = _timed(source, fps), "<frames>", False
     return _run(live, predictor, label=label, drops=drops, roi=roi, window_s=window_s, hop_s=hop_s,
                 min_confidence=min_confidence, band_hz=band_hz, detect_every=detect_every, on_event=on_event,
-                detector=detector)  # fmt: skip
+                detector=detector, duration_s=duration_s)  # fmt: skip
 
 
 def _timed(frames: Iterable, fps: float | None) -> Iterator[tuple[Frame, float]]:
@@ -89,7 +92,7 @@ def _timed(frames: Iterable, fps: float | None) -> Iterator[tuple[Frame, float]]
 
 
 def _run(live, predictor, *, label, drops, roi, window_s, hop_s, min_confidence, band_hz, detect_every, on_event,
-         detector) -> Iterator[Update]:  # fmt: skip
+         detector, duration_s=None) -> Iterator[Update]:  # fmt: skip
     from pseudopulse.stmap.extract import SkinRows
 
     engine = WindowEngine(predictor, roi=roi, window_s=window_s, hop_s=hop_s, band_hz=band_hz,
@@ -103,6 +106,8 @@ def _run(live, predictor, *, label, drops, roi, window_s, hop_s, min_confidence,
                 update = engine.push(fr.t_s, st, feed.arrival_of(fr.index), roi_px=rows.roi_px())
                 if update is not None:
                     yield update
+                    if duration_s is not None and update.t_s >= duration_s - 1e-6:
+                        return
     finally:
         feed.close()
 
