@@ -1,5 +1,5 @@
 """The product core stays apart from the research lab: predicting, by the API or the CLI, with a training-free
-method or a model file, imports nothing from training, evaluation, datasets, generation or benchmarks."""
+method or a model file, and streaming, import nothing from training, evaluation, datasets, generation or benchmarks."""
 
 import json
 import subprocess
@@ -46,6 +46,12 @@ def test_cli_predict_imports_no_lab_module(face_clip):
         f"res = CliRunner().invoke(app, ['predict', {str(face_clip)!r}, '--json', '--no-progress'])\n"
         "assert res.exit_code == 0, res.output"
     )
+    assert lab_modules_after(body) == []
+
+
+def test_stream_imports_no_lab_module(face_clip):
+    body = (f"import pseudopulse\nups = list(pseudopulse.stream({str(face_clip)!r}, pace='fast'))\n"
+            "assert ups and ups[-1].status == 'warming up'")  # a 6-s clip: no full window yet
     assert lab_modules_after(body) == []
 
 

@@ -335,3 +335,70 @@ def test_frames_from_the_caller_need_a_rate():
         list(pseudopulse.stream(iter([np.zeros((8, 8, 3), np.uint8)])))
     frames = [Frame(np.zeros((8, 8, 3), np.uint8), i / 30.0, i) for i in range(3)]
     assert list(pseudopulse.stream(iter(frames), roi="full-frame")) == []  # under one hop: no update
+
+
+# ---------------------------------------------------------------------- a real stream that stalls, drops, comes back
+def _mpegts(src: Path, dst: Path) -> bytes:
+    import av
+
+    with av.open(str(src)) as i, av.open(str(dst), "w", format="mpegts") as o:
+        ist = i.streams.video[0]
+        ost = o.add_stream_from_template(ist)
+        for p in i.demux(ist):
+            if p.dts is not None:
+                p.stream = ost
+                o.mux(p)
+    return dst.read_bytes()
+
+
+def test_tcp_stream_that_stalls_drops_and_comes_back(clip, tmp_path):
+    """A real MPEG-TS stream over TCP (PyAV as the client): a 4-s stall is reported, the connection is cut and
+    reopened, time goes on across it, and when the server is gone for good the session ends cleanly."""
+    import socket
+    import threading
+    import time
+
+    import pseudopulse
+
+    data = _mpegts(clip, tmp_path / "clip.ts")
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(2)
+
+    def send(conn, part: bytes, seconds: float):
+        step = max(1, len(part) // 20)
+        for k in range(0, len(part), step):
+            conn.sendall(part[k : k + step])
+            time.sleep(seconds / 20)
+
+    def serve():
+        c, _ = srv.accept()  # first connection: 60 % of the clip, a 4-s stall, the rest, then cut
+        cut = int(len(data) * 0.6)
+        send(c, data[:cut], 2.5)
+        time.sleep(4.0)
+        send(c, data[cut:], 1.5)
+        c.close()
+        c, _ = srv.accept()  # the reconnect: the clip once more, then the server is gone
+        send(c, data, 4.0)
+        c.close()
+        srv.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    events = []
+    ups = list(pseudopulse.stream(f"tcp://127.0.0.1:{srv.getsockname()[1]}", method="pos", reconnect_s=2.0,
+                                  on_event=events.append))  # fmt: skip
+    text = " | ".join(events)
+    assert "stalled" in text and "dropped" in text and "reconnected" in text and "gave up reconnecting" in text
+    assert np.all(np.diff([u.t_s for u in ups]) > 0)  # time goes on across the reconnect
+    assert ups[-1].frames + ups[-1].frames_dropped > 420  # frames of both connections came through
+    read = [u for u in ups if u.hr_bpm is not None]
+    assert read and abs(np.median([u.hr_bpm for u in read]) - HR) <= 3.0
+
+
+@pytest.mark.parametrize("code, says", [(16, "busy"), (13, "permission"), (2, "no such camera"), (5, "cannot open the camera")])
+def test_camera_errors_say_what_to_do(code, says):
+    from pseudopulse.io.live import _open_message
+
+    err = OSError(code, "device error")
+    assert says in _open_message(camera_spec(0, platform="linux"), err)

@@ -70,6 +70,8 @@ def compare(rec, method: str, cache_dir, window_s: float = 10.0) -> dict:
         "offline_reliable_share": round(float(orel[paired].mean()), 3) if paired.any() else None,
         "live_seconds": round(live_s, 1), "video_seconds": round(float(off.duration_s), 1),
         "median_latency_s": round(float(np.median([u.latency_s for u in read])), 3) if read else None,
+        "pairs": [[round(float(a), 2), round(float(b), 2), round(float(c), 2), bool(r), bool(q)]
+                  for a, b, c, r, q, k in zip(lh, oh, truth, lrel, orel, ok) if k],  # live, offline, truth, reliable
     }  # fmt: skip
 
 
@@ -92,7 +94,16 @@ def main() -> None:
         rows[rec.name] = compare(rec, args.method, args.cache_dir)
         print(rec.name, rows[rec.name], flush=True)
     med = [r["median_abs_diff_bpm"] for r in rows.values() if r["median_abs_diff_bpm"] is not None]
+    p = np.array([q for r in rows.values() for q in r.pop("pairs")], dtype=float).reshape(-1, 5)
+    live_err, off_err, rel = np.abs(p[:, 0] - p[:, 2]), np.abs(p[:, 1] - p[:, 2]), p[:, 3] > 0
     allpairs = {"median_of_medians_bpm": round(float(np.median(med)), 2) if med else None,
+                "pooled_median_abs_diff_bpm": round(float(np.median(np.abs(p[:, 0] - p[:, 1]))), 2),
+                "pairs": int(len(p)), "live_mae": round(float(live_err.mean()), 2),
+                "offline_mae": round(float(off_err.mean()), 2), "live_reliable_share": round(float(rel.mean()), 3),
+                "live_reliable_mae": round(float(live_err[rel].mean()), 2) if rel.any() else None,
+                "live_reliable_within_5bpm": round(float(np.mean(live_err[rel] <= 5)), 3) if rel.any() else None,
+                "live_reliable_max_error_bpm": round(float(live_err[rel].max()), 2) if rel.any() else None,
+                "offline_reliable_share": round(float(np.mean(p[:, 4] > 0)), 3),
                 "recordings": len(rows), "method": args.method}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"summary": allpairs, "recordings": rows}, indent=1) + "\n")
