@@ -109,22 +109,36 @@ def test_stdin_raw_frames(clip):
         (["missing.mp4"], "no such file"),
         (["rtsp://127.0.0.1:9/x", "--reconnect", "0"], "cannot open the stream"),
         (["ftp://example.org/a.mp4"], "unknown stream scheme"),
-        (["--window", "2", "x.mp4"], "--window"),
+        (["--loop", "rtsp://127.0.0.1:9/x"], "--loop repeats a video file"),
     ],
 )
 def test_bad_sources_are_one_line_and_exit_2(args, says):
-    r = _cli(*args, timeout=60)
-    err = r.stderr.decode().strip()
-    assert r.returncode == 2, err
+    from typer.testing import CliRunner
+
+    from pseudopulse.cli import app
+
+    r = CliRunner().invoke(app, ["live", *args])
+    err = r.stderr.strip()
+    assert r.exit_code == 2, err
     assert len(err.splitlines()) == 1 and says in err and "Traceback" not in err
-    assert r.stdout == b""
+    assert r.stdout == ""
+
+
+def test_usage_error_is_one_line():
+    r = _cli("--window", "2", "x.mp4", timeout=60)
+    err = r.stderr.decode().strip()
+    assert r.returncode == 2 and len(err.splitlines()) == 1 and "--window" in err and not r.stdout
 
 
 def test_record_into_a_file_is_refused_before_work(tmp_path, clip):
+    from typer.testing import CliRunner
+
+    from pseudopulse.cli import app
+
     f = tmp_path / "afile"
     f.write_text("x")
-    r = _cli(clip, "--record", f, timeout=60)
-    assert r.returncode == 2 and "--record" in r.stderr.decode() and not r.stdout
+    r = CliRunner().invoke(app, ["live", str(clip), "--record", str(f)])
+    assert r.exit_code == 2 and "--record" in r.stderr and not r.stdout
 
 
 # ---------------------------------------------------------------------- engine
