@@ -24,7 +24,6 @@ from __future__ import annotations
 import pickle
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 

@@ -228,14 +228,19 @@ def reading_features(
     )
 
 
+def standardised(features: dict, names) -> np.ndarray:
+    """(..., len(names)): ``(feature − CENTRE) / SCALE`` for each of ``names``, from ``features`` (an array or a
+    number per name); a NaN value (not measurable: every other estimator or ROI failed) counts as 0, no support.
+    The one transform the map applies and the fit (experiments/trust) is made on."""
+    cols = [(np.nan_to_num(np.asarray(features[n], dtype=np.float64), nan=0.0) - CENTRE[n]) / SCALE[n] for n in names]
+    return np.stack(np.broadcast_arrays(*cols), axis=-1)
+
+
 def logistic_confidence(features: dict, *, coef: dict | None = None, intercept: float | None = None) -> np.ndarray:
     """The fitted map, elementwise: ``features`` holds an array (or a number) for each name in ``coef`` (default
-    ``COEF``); a NaN value (not measurable: every other estimator or ROI failed) counts as 0, no support."""
+    ``COEF``), standardised by ``standardised``."""
     coef = COEF if coef is None else coef
-    z = np.asarray(INTERCEPT if intercept is None else float(intercept), dtype=np.float64)
-    for name, c in coef.items():
-        v = np.nan_to_num(np.asarray(features[name], dtype=np.float64), nan=0.0)
-        z = z + c * (v - CENTRE[name]) / SCALE[name]
+    z = (INTERCEPT if intercept is None else float(intercept)) + standardised(features, list(coef)) @ np.array(list(coef.values()))
     return 1.0 / (1.0 + np.exp(-z))
 
 
