@@ -6,11 +6,14 @@ label-free features (``FEATURES``) with coefficients FITTED on 48 generated 10-s
 24 pulse-free faces with motion and light changes, 12 pulsed, 12 at 45-60 bpm) plus the 63 10-s clips of the 11
 real UBFC-rPPG recordings, stored below. Fitted on every subject, so judge it by the leave-one-subject-out
 numbers in experiments/trust/FINDINGS.md (AUROC 0.85 on real clips; 96 % of pulse-free clips below 0.3).
-Refit with::
+These constants were fitted on features the experiments computed with their own code; the fit now reads the
+product's own features (``pseudopulse.reading.assess``), and a refit of the same three features through it, like
+every candidate set with the features below, did not pass the guards declared for replacing the map
+(experiments/LOG.md, eleventh round; FINDINGS.md part d), so these stay. Refit with::
 
-    cd <repo> && PYTHONPATH=src python experiments/trust/collect.py synth   # generated clips -> /tmp/trust_work
-    cd <repo> && PYTHONPATH=src python experiments/trust/collect.py ubfc    # real clips (needs ../shared/data)
-    cd <repo> && PYTHONPATH=src python experiments/trust/fit_confidence.py  # prints COEF and INTERCEPT
+    cd <repo> && PYTHONPATH=src python -m experiments.trust.collect features ubfc synth fresh bias  # product features
+    cd <repo> && PYTHONPATH=src python -m experiments.trust.confidence_eval      # LOSO, rule threshold, guards
+    cd <repo> && PYTHONPATH=src python -m experiments.trust.fit_confidence --set A  # prints FEATURES, COEF, INTERCEPT
 
 Every feature is computed from the signals a reading already has: the spectra of its own wave (``HRTrack``), the
 rates that independent estimators (POS, CHROM, 2SR waves of the same STMap) read from the same span, the rates of
@@ -35,7 +38,8 @@ CONFIDENCE_MEANING = (
 )
 
 # Logistic map: confidence = sigmoid(INTERCEPT + sum_i COEF[name_i] * (feature_i - CENTRE[name_i]) / SCALE[name_i]).
-# Fitted by experiments/trust/fit_confidence.py on generated clips (see the module docstring); do not hand-edit.
+# Fitted by experiments/trust/fit_confidence.py (see the module docstring); do not hand-edit. CENTRE/SCALE also hold
+# the candidate features (colour_match, double_share, trim_agreement, harmonic_ambiguity) the fit may try.
 FEATURES = ("peak_share", "estimator_agreement", "roi_agreement")
 CENTRE = {"peak_share": 0.5, "estimator_agreement": 0.5, "roi_agreement": 0.5,
           "colour_match": 0.5, "double_share": 0.5, "trim_agreement": 0.5, "harmonic_ambiguity": 0.5}  # fmt: skip
