@@ -6,8 +6,8 @@ import pytest
 
 from pseudopulse.signal import estimate_hr
 from pseudopulse.signal.confidence import (
-    CONFIDENCE_MEANING, DEFAULT_THRESHOLD, confidence_from_features, estimator_agreement, hrv_quality,
-    reading_features, window_confidence,
+    CONFIDENCE_MEANING, DEFAULT_THRESHOLD, PBV_SIGNATURE, colour_match, confidence_from_features, double_share,
+    estimator_agreement, hrv_quality, reading_features, trim_agreement, window_confidence,
 )
 from pseudopulse.signal.track import hr_track
 
@@ -101,3 +101,28 @@ def test_hrv_gate_accepts_clean_and_refuses_noisy_beats():
     assert "ibi_outliers" in bad.reason()
     short = hrv_quality(clean[:10])
     assert {"beats", "duration"} <= set(short.failed)
+
+
+def test_colour_match_tells_blood_from_a_change_of_light():
+    rng = np.random.default_rng(5)
+    t = np.arange(300) / FS
+    wave = np.sin(2 * np.pi * 1.2 * t)  # 72 bpm
+    base = np.array([150.0, 110.0, 90.0])
+    noise = lambda: 0.02 * rng.standard_normal((300, 3))  # noqa: E731
+    blood = base * (1 + 0.01 * np.outer(wave, PBV_SIGNATURE)) + noise()
+    light = base * (1 + 0.01 * np.outer(wave, np.ones(3))) + noise()
+    tr = hr_track(wave + 0.1 * rng.standard_normal(300), fs=FS, window_s=10.0)
+    assert colour_match(blood, tr, 72.0)[0] > 0.9
+    assert colour_match(light, tr, 72.0)[0] < 0.1
+    assert np.isnan(colour_match(np.zeros((300, 3)), tr, 72.0)[0])  # a black trace cannot be read
+
+
+def test_double_share_and_trim_agreement():
+    rng = np.random.default_rng(6)
+    t = np.arange(300) / FS
+    lone = hr_track(np.sin(2 * np.pi * 1.0 * t) + 0.1 * rng.standard_normal(300), fs=FS, window_s=10.0)
+    both = hr_track(np.sin(2 * np.pi * 1.0 * t) + 0.9 * np.sin(2 * np.pi * 2.0 * t), fs=FS, window_s=10.0)
+    assert double_share(lone, 60.0)[0] < 0.1 < 0.3 < double_share(both, 60.0)[0]
+    assert np.isnan(double_share(lone, 150.0)[0])  # twice 150 bpm is above the band
+    assert trim_agreement(np.sin(2 * np.pi * 1.0 * t), lone, 60.0)[0] == 1.0
+    assert trim_agreement(np.sin(2 * np.pi * 1.0 * t), lone, 120.0)[0] == 0.0

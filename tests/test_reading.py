@@ -117,3 +117,12 @@ def test_skin_crop_is_never_reliable(pulsed):
     r = read_stmap(crop, "pos")
     assert r.confidence.value <= 0.2 and not r.reliable and np.all(r.track_confidence <= 0.2)
     assert any("skin crop" in reason for reason in r.reasons())
+
+
+def test_reading_carries_the_signature_features(pulsed, pulse_free):
+    """The candidate features are computed by ``assess`` for every reading (the fit reads them from there): a
+    rendered blood-volume pulse changes green most and its rate survives trimming; a pulse-free face does not."""
+    f = read_stmap(extract_stmap(pulsed[1]), "pos").confidence.features
+    assert f.colour_match > 0.5 and f.trim_agreement == 1.0 and np.isnan(f.double_share)  # 2 x 96 bpm: above the band
+    g = read_stmap(extract_stmap(pulse_free[1]), "pos").confidence.features
+    assert np.isfinite(g.colour_match) and g.colour_match < f.colour_match

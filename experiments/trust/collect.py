@@ -3,6 +3,15 @@
     nice -n 10 .venv/bin/python -m experiments.trust.collect ubfc
     ... collect.py synth     # 48 generated 10-s clips: 24 pulse-free, 12 pulsed, 12 low-rate (45-60 bpm)
     ... collect.py bias      # skin crops (roi="full-frame"), 10-s clips, GT = the video's mean HR
+    ... collect.py features [ubfc synth fresh bias]   # the PRODUCT's features -> /tmp/trust_work/features_<set>.pkl
+
+``features`` (what the confidence map is fitted on and scored with): each clip's STMap read by
+``pseudopulse.reading.read_stmap`` (what ``predict`` runs; its features come from ``reading.assess``, the code the
+live engine runs per window too) for the model and POS; per clip the reading, the GT and every field of
+``ReadingFeatures``. Sets: ``common.ubfc_clips`` (63), ``synth_clips`` (48, the fitting suite), ``fresh`` (the
+``common.FRESH`` suite: 24 pulse-free + 12 low-rate, never fitted) and ``bias`` (135 skin-crop clips).
+
+The other modes store raw waves for the read-out experiments (readout.py):
 
 Per clip it stores the raw waves (on the clip's own frame times) of: the model run on the clip alone ("model_clip",
 the paper's protocol), the model with test-time variants (reflect-padded clip, 1-s-hop sliding windows over the
@@ -15,8 +24,6 @@ from __future__ import annotations
 import pickle
 import sys
 import warnings
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -80,22 +87,6 @@ def collect_ubfc() -> list[dict]:
     return out
 
 
-def synth_configs():
-    from pseudopulse.synth import make_suite
-
-    cfgs = []
-    base = make_suite(48, seed=7, duration_s=10.0, width=320, height=240)
-    rng = np.random.default_rng(11)
-    for i, c in enumerate(base):
-        if i < 24:
-            cfgs.append(("pulse_free", replace(c, pulse_amplitude=0.0)))
-        elif i < 36:
-            cfgs.append(("pulsed", c))
-        else:
-            cfgs.append(("low_rate", replace(c, hr_bpm=round(float(rng.uniform(45, 60)), 1))))
-    return cfgs
-
-
 def collect_synth() -> list[dict]:
     from pseudopulse.signal import estimate_hr
     from pseudopulse.stmap.extract import extract_stmap_from_frames
@@ -103,7 +94,7 @@ def collect_synth() -> list[dict]:
 
     m = common.model()
     out = []
-    for i, (kind, cfg) in enumerate(synth_configs()):
+    for i, (kind, cfg) in enumerate(common.synth_configs()):
         gt = ground_truth(cfg)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -139,8 +130,41 @@ def collect_bias() -> list[dict]:
     return out
 
 
+FEATURE_SETS = {"ubfc": lambda: common.ubfc_clips(), "synth": lambda: common.synth_clips(),
+                "fresh": lambda: common.synth_clips(common.synth_configs(**common.FRESH), prefix="fresh"),
+                "bias": lambda: common.bias_clips()}  # fmt: skip
+
+
+def collect_features(set_name: str, methods=("model", "pos")) -> list[dict]:
+    """[{set, clip, subject, method, hr, truth, err, right, confidence, feat}] for every clip of ``set_name``, read
+    by the product (``read_stmap``); ``right``: within 5 bpm of the GT (pulse-free clips: never)."""
+    from pseudopulse.reading import read_stmap
+
+    rows = []
+    for kind, clip, st, truth in FEATURE_SETS[set_name]():
+        for m in methods:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = read_stmap(st, m, model=None)
+            err = r.hr_bpm - truth if np.isfinite(truth) else float("nan")
+            rows.append({"set": kind, "clip": clip, "subject": clip.split("/")[0], "method": m, "hr": float(r.hr_bpm),
+                         "truth": float(truth), "err": float(err), "right": bool(np.isfinite(err) and abs(err) <= 5.0),
+                         "confidence": float(r.confidence.value), "feat": r.confidence.features.as_dict()})  # fmt: skip
+        print(kind, clip, [(x["method"], round(x["hr"], 1), round(x["confidence"], 3)) for x in rows[-len(methods):]],
+              round(truth, 1), flush=True)  # fmt: skip
+    return rows
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
+    if what == "features":
+        common.WORK.mkdir(parents=True, exist_ok=True)
+        for set_name in sys.argv[2:] or ["ubfc", "synth", "fresh", "bias"]:
+            rows = collect_features(set_name)
+            with open(common.WORK / f"features_{set_name}.pkl", "wb") as f:
+                pickle.dump(rows, f)
+            print("saved", len(rows), "rows ->", common.WORK / f"features_{set_name}.pkl", flush=True)
+        sys.exit(0)
     data = {"ubfc": collect_ubfc, "synth": collect_synth, "bias": collect_bias}[what]()
     common.WORK.mkdir(parents=True, exist_ok=True)
     with open(common.WORK / f"{what}.pkl", "wb") as f:

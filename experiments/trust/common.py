@@ -8,15 +8,17 @@ runner's non-overlapping 10-s clips (``cut_clips``); GT HR per clip = ``true_cli
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data beside the checkout
+# ../shared/data beside the checkout; PSEUDOPULSE_SHARED_DATA overrides it (a worktree lives elsewhere)
+SHARED = Path(os.environ.get("PSEUDOPULSE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 UBFC_ROOT = SHARED / "real" / "ubfc_rppg_h264"
 BIAS_ROOT = SHARED / "real" / "bias_eval_rppg"
-CACHE = "/tmp/trust_cache"
+CACHE = os.environ.get("TRUST_CACHE", "/tmp/trust_cache")  # STMaps of whole videos and of generated clips
 WORK = Path("/tmp/trust_work")
 CLIP_S = 10.0
 
@@ -71,3 +73,82 @@ def bias_ground_truth() -> dict[tuple[str, str], float]:
                 if row and row[0].strip():
                     gts[(country, row[0].strip())] = float(row[1])
     return gts
+
+
+def ubfc_clips():
+    """Yield ("ubfc", "<subject>/<k>", clip STMap, GT HR bpm) for the 63 10-s clips (each clip's STMap on its own)."""
+    from pseudopulse.eval.clips import true_clip_hr
+
+    for name, grid_map, fs, aligned, first, clips in ubfc_recordings():
+        for c in clips:
+            a, b = c.start - first, c.stop - first
+            gt = true_clip_hr(ppg=aligned.ppg[a:b], hr_bpm=None, fs=fs, source="ppg")
+            yield "ubfc", f"{name}/{c.index}", grid_map.slice(c.start, c.stop), gt
+
+
+def synth_configs(seed: int = 7, n_free: int = 24, n_pulsed: int = 12, n_low: int = 12, rate_seed: int = 11):
+    """[(kind, SynthConfig)] of generated 10-s clips (``make_suite(seed=...)``, 320x240): ``n_free`` pulse-free
+    (``pulse_amplitude=0``, motion/light/noise kept), ``n_pulsed`` as drawn, ``n_low`` re-rated to 45-60 bpm.
+    Default: the 48 clips the map is fitted on; ``FRESH`` is a suite no fit or threshold has seen."""
+    from dataclasses import replace
+
+    from pseudopulse.synth import make_suite
+
+    cfgs = []
+    base = make_suite(n_free + n_pulsed + n_low, seed=seed, duration_s=10.0, width=320, height=240)
+    rng = np.random.default_rng(rate_seed)
+    for i, c in enumerate(base):
+        if i < n_free:
+            cfgs.append(("pulse_free", replace(c, pulse_amplitude=0.0)))
+        elif i < n_free + n_pulsed:
+            cfgs.append(("pulsed", c))
+        else:
+            cfgs.append(("low_rate", replace(c, hr_bpm=round(float(rng.uniform(45, 60)), 1))))
+    return cfgs
+
+
+# declared 2026-11-29 before it was generated: a fresh suite for abstention and low-rate checks only (never fitted)
+FRESH = dict(seed=23, n_free=24, n_pulsed=0, n_low=12, rate_seed=29)
+
+
+def synth_clips(configs=None, prefix: str = "synth"):
+    """Yield ("<prefix>-<kind>", "<prefix>NN", STMap, GT HR bpm (NaN when pulse-free)) for ``configs`` (default
+    ``synth_configs()``); each clip's STMap is extracted once and kept in ``CACHE``/synth (keyed by the config)."""
+    import hashlib
+    import pickle
+
+    from pseudopulse.signal import estimate_hr
+    from pseudopulse.stmap.extract import extract_stmap_from_frames
+    from pseudopulse.synth import ground_truth, iter_frames
+
+    folder = Path(CACHE) / "synth"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (kind, cfg) in enumerate(synth_configs() if configs is None else configs):
+        gt = ground_truth(cfg)
+        key = hashlib.sha1(repr(cfg).encode()).hexdigest()[:16]
+        file = folder / f"{prefix}{i:02d}-{key}.pkl"
+        if file.exists():
+            st = pickle.loads(file.read_bytes())
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                st = extract_stmap_from_frames(iter_frames(cfg, gt), fps=cfg.fps, timestamps_s=gt.timestamps_s)
+            file.write_bytes(pickle.dumps(st))
+        truth = float("nan") if kind == "pulse_free" else float(estimate_hr(gt.ppg, float(st.fs)).hr_bpm)
+        yield f"{prefix}-{kind}", f"{prefix}{i:02d}", st, truth
+
+
+def bias_clips():
+    """Yield ("skin-crops", "<video>/<k>", clip STMap, the video's mean HR) for the bias_eval_rppg skin crops."""
+    from pseudopulse.stmap.extract import extract_stmap
+
+    gts = bias_ground_truth()
+    for d in sorted(p for p in BIAS_ROOT.iterdir() if p.is_dir()):
+        country, vid = d.name.rsplit("_", 1)
+        for video in sorted(d.glob("*.avi")):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                st = extract_stmap(video, roi="full-frame", cache_dir=CACHE)
+            n = int(round(CLIP_S * st.fs))
+            for k, s in enumerate(range(0, st.n_frames - n + 1, n)):
+                yield "skin-crops", f"{video.stem}/{k}", st.slice(s, s + n), gts[(country, vid)]

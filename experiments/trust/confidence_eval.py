@@ -1,18 +1,26 @@
-"""Experiment (c): which label-free signals separate right (|error| <= 5 bpm) from wrong readings, the fitted
-confidence, its reliability and coverage-error tables, and the abstention threshold.
+"""Experiment (c): which label-free features separate right (|error| <= 5 bpm) from wrong readings, and how well a
+logistic map of a feature set does out of subject, with the abstention threshold the declared rule picks.
 
-    nice -n 10 .venv/bin/python -m experiments.trust.confidence_eval
+    nice -n 10 .venv/bin/python -m experiments.trust.confidence_eval [--sets A B ...]
 
-Reads /tmp/trust_work/{ubfc,synth,bias}.pkl (collect.py). The reading is the product's clip reading: the model run
-on the clip alone, ``estimate_hr`` (plain PSD peak). A pulse-free generated clip has no right answer: its label
-is "wrong" (it must abstain). Features come from ``pseudopulse.signal.confidence.reading_features``.
-Fit: L2 logistic regression (IRLS) on the GENERATED clips only; scored on real UBFC clips and the skin crops.
-Also: leave-one-UBFC-subject-out fits (generated clips + the other 10 subjects) as a check.
-Writes experiments/trust/results/confidence.json and prints the tables.
+Reads /tmp/trust_work/features_{ubfc,synth,fresh,bias}.pkl (``collect.py features``): the PRODUCT's readings and
+features (``reading.read_stmap`` -> ``reading.assess``), so what is fitted here is applied to exactly what the
+product computes; the standardisation is the product's (``signal.confidence.standardised``) and the caps too
+(``apply_caps``). Rows: the model's reading of each clip. A pulse-free generated clip has no right answer: its label
+is "wrong" (it must abstain).
+
+Per feature set (``FEATURE_SETS``; the sets, the threshold rule and the ship rule were declared in
+experiments/LOG.md, eleventh round, before scoring):
+- LOSO: for each UBFC subject, a map fitted on the 48 generated clips + the other 10 subjects scores its clips;
+- the rule's threshold: the lowest of ``GRID`` at which LOSO-reliable clips are >= 95 % within 5 bpm;
+- generated clips scored leave-one-clip-out (fitted on UBFC + the other 47);
+- the fresh suite (``common.FRESH``) and the skin crops scored by the map fitted on all 111 clips.
+Writes experiments/trust/results/feature_sets.{json,md} and prints the table.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import pickle
 from pathlib import Path
@@ -21,44 +29,28 @@ import numpy as np
 
 from experiments.trust import common  # noqa: E402
 
-from pseudopulse.signal import estimate_hr, snr_db  # noqa: E402
-from pseudopulse.methods.pos import pos  # noqa: E402
-from pseudopulse.signal.confidence import CENTRE, SCALE, estimator_agreement, reading_features  # noqa: E402
-from pseudopulse.signal.track import hr_track  # noqa: E402
+from pseudopulse.signal.confidence import apply_caps, standardised  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
-SIGNALS = ("snr_db", "peak_share", "autocorr", "track_agreement", "estimator_agreement", "roi_agreement",
-           "harmonic_ambiguity", "face_valid")  # fmt: skip
-FIT_FEATURES = ("peak_share", "estimator_agreement", "roi_agreement")
+SIGNALS = ("peak_share", "autocorr", "track_agreement", "estimator_agreement", "roi_agreement", "colour_match",
+           "double_share", "harmonic_ambiguity", "trim_agreement")  # fmt: skip
+BASE = ("peak_share", "estimator_agreement", "roi_agreement")
+FEATURE_SETS = {
+    "A": BASE,
+    "B": BASE + ("colour_match",),
+    "C": BASE + ("double_share", "harmonic_ambiguity"),
+    "D": BASE + ("trim_agreement",),
+    "E": BASE + ("colour_match", "double_share", "harmonic_ambiguity", "trim_agreement"),
+}
+FIT_FEATURES = BASE
+GRID = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.50 .. 0.95
+RULE_WITHIN5 = 0.95
 L2 = 1.0
 
 
-def roi_rates(values: np.ndarray, *, fs: float) -> np.ndarray:
-    """(R,) rate (bpm) of each ROI's own POS wave, as ``pseudopulse.reading.roi_waves`` computes them; NaN when unreadable."""
-    out = np.full(values.shape[1], np.nan)
-    for r in range(values.shape[1]):
-        trace = np.asarray(values[:, r, :], dtype=np.float64)
-        if np.all(np.isfinite(trace)) and np.all(trace.mean(axis=0) > 1.0):
-            out[r] = hr_track(pos(trace, fs=fs), fs=fs, window_s=len(trace) / fs).hr_bpm[0]
-    return out
-
-
-def clip_features(c: dict) -> dict:
-    fs = c["fs"]
-    w = c["waves"]["model_clip"]
-    est = estimate_hr(w, fs)
-    hr = est.hr_bpm
-    others = [estimate_hr(c["waves"][m], fs).hr_bpm for m in ("pos", "chrom", "2sr") if c["waves"].get(m) is not None]
-    one = hr_track(w, fs=fs, window_s=len(w) / fs)
-    short = hr_track(w, fs=fs, window_s=5.0, hop_s=1.0)
-    rates = roi_rates(c["values"], fs=fs)
-    f = reading_features(one, hr_bpm=hr, others_bpm=others, valid=c["valid"]).as_dict()
-    f["track_agreement"] = float(np.mean(np.abs(short.peak_bpm - hr) <= 5.0))
-    f["roi_agreement"] = estimator_agreement(hr, rates)
-    f["snr_db"] = snr_db(est.wave, fs, hr)
-    err = hr - c["hr_true_bpm"] if np.isfinite(c["hr_true_bpm"]) else np.nan
-    right = bool(np.isfinite(err) and abs(err) <= 5.0)
-    return {"hr": hr, "err": err, "right": right, "feat": f, "subject": c["subject"], "kind": c.get("kind", c["source"])}
+def load(set_name: str, method: str = "model") -> list[dict]:
+    rows = pickle.load(open(common.WORK / f"features_{set_name}.pkl", "rb"))
+    return [r for r in rows if r["method"] == method]
 
 
 def auroc(score, label):
@@ -68,19 +60,18 @@ def auroc(score, label):
     pos, neg = score[label], score[~label]
     if len(pos) == 0 or len(neg) == 0:
         return float("nan")
-    # Mann-Whitney with ties counted half
-    gt = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    gt = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()  # ties count half
     return float(gt / (len(pos) * len(neg)))
 
 
 def design(rows, names=FIT_FEATURES):
-    x = np.array([[r["feat"][n] for n in names] for r in rows], float)
-    for j, n in enumerate(names):
-        x[:, j] = np.where(np.isfinite(x[:, j]), (x[:, j] - CENTRE[n]) / SCALE[n], 0.0)
-    return np.column_stack([np.ones(len(x)), x])
+    """(N, 1 + len(names)): a column of ones and the product's standardised features."""
+    x = standardised({n: np.array([r["feat"][n] for r in rows], float) for n in names}, names)
+    return np.column_stack([np.ones(len(rows)), x.reshape(len(rows), len(names))])
 
 
 def fit_logistic(x, y, l2=L2, iters=50):
+    """L2-penalised logistic regression by IRLS (intercept not penalised); weights (intercept first)."""
     w = np.zeros(x.shape[1])
     reg = l2 * np.eye(x.shape[1])
     reg[0, 0] = 0.0
@@ -95,8 +86,15 @@ def fit_logistic(x, y, l2=L2, iters=50):
     return w
 
 
-def predict(w, x):
-    return 1 / (1 + np.exp(-x @ w))
+def fit(rows, names):
+    return fit_logistic(design(rows, names), np.array([r["right"] for r in rows], float))
+
+
+def confidence(w, rows, names) -> np.ndarray:
+    """The product's confidence of ``rows`` under weights ``w``: the logistic map, then the hard caps."""
+    z = 1 / (1 + np.exp(-design(rows, names) @ w))
+    return np.array([float(apply_caps(c, face_valid=r["feat"]["face_valid"], roi_px=r["feat"]["roi_px"],
+                                      skin_crop=r["feat"]["skin_crop"])) for c, r in zip(z, rows)])  # fmt: skip
 
 
 def reliability(conf, right, bins=(0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)):
@@ -112,7 +110,7 @@ def reliability(conf, right, bins=(0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)):
 def coverage(conf, err, right):
     out = []
     order = np.argsort(-conf)
-    for share in (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5):
+    for share in (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3):
         k = max(1, int(round(share * len(conf))))
         keep = order[:k]
         out.append({"kept": share, "n": k, "min_conf": round(float(conf[keep].min()), 3),
@@ -120,72 +118,112 @@ def coverage(conf, err, right):
     return out
 
 
-def at_threshold(t, real_conf, real_right, real_err, free_conf):
-    keep = real_conf >= t
-    return {"threshold": round(float(t), 3), "real_kept": round(float(keep.mean()), 3),
-            "real_kept_within5": round(float(np.mean(real_right[keep])), 3) if keep.any() else float("nan"),
-            "real_kept_mae": round(float(np.mean(np.abs(real_err[keep]))), 2) if keep.any() else float("nan"),
-            "pulse_free_abstain": round(float(np.mean(free_conf < t)), 3)}  # fmt: skip
+def kept(conf, rows, t) -> dict:
+    """Reliable rows at threshold ``t``: count, share, within 5, MAE, largest error, count > 10 bpm off."""
+    keep = conf >= t
+    err = np.array([abs(r["err"]) for r in rows])
+    e = err[keep & np.isfinite(err)]
+    return {"n": len(rows), "reliable": int(keep.sum()), "coverage": round(float(keep.mean()), 3) if len(rows) else None,
+            "within5": round(float(np.mean(e <= 5)), 3) if e.size else None,
+            "mae": round(float(e.mean()), 2) if e.size else None, "max_err": round(float(e.max()), 1) if e.size else None,
+            "over10": int(np.sum(e > 10))}  # fmt: skip
+
+
+def rule_threshold(conf, rows) -> float | None:
+    """The lowest threshold of ``GRID`` at which the reliable rows are >= ``RULE_WITHIN5`` within 5 bpm."""
+    for t in GRID:
+        k = kept(conf, rows, t)
+        if k["reliable"] and k["within5"] >= RULE_WITHIN5:
+            return t
+    return None
+
+
+def loso(ubfc, synth, names) -> np.ndarray:
+    subj = np.array([r["subject"] for r in ubfc])
+    out = np.zeros(len(ubfc))
+    for s in np.unique(subj):
+        w = fit([r for r, m in zip(ubfc, subj != s) if m] + synth, names)
+        out[subj == s] = confidence(w, [r for r in ubfc if r["subject"] == s], names)
+    return out
+
+
+def leave_one_generated_out(ubfc, synth, names) -> np.ndarray:
+    return np.array([confidence(fit(ubfc + synth[:i] + synth[i + 1 :], names), [r], names)[0] for i, r in enumerate(synth)])
+
+
+def score_set(names, data) -> dict:
+    ubfc, synth = data["ubfc"], data["synth"]
+    right = np.array([r["right"] for r in ubfc])
+    err = np.array([r["err"] for r in ubfc])
+    c_loso = loso(ubfc, synth, names)
+    t = rule_threshold(c_loso, ubfc)
+    c_gen = leave_one_generated_out(ubfc, synth, names)
+    w_all = fit(ubfc + synth, names)
+    res = {"features": list(names), "threshold": t, "auroc_loso": round(auroc(c_loso, right), 3),
+           "coef": {n: round(float(v), 4) for n, v in zip(names, w_all[1:])}, "intercept": round(float(w_all[0]), 4),
+           "reliability_loso": reliability(c_loso, right), "coverage_loso": coverage(c_loso, err, right),
+           "thresholds_loso": {str(g): kept(c_loso, ubfc, g) for g in GRID}}  # fmt: skip
+    tt = GRID[-1] if t is None else t
+    res["at_threshold"] = {"ubfc_loso": kept(c_loso, ubfc, tt)}
+    for kind in ("pulse_free", "pulsed", "low_rate"):
+        idx = [i for i, r in enumerate(synth) if r["set"] == f"synth-{kind}"]
+        res["at_threshold"][f"generated_{kind}_logo"] = kept(c_gen[idx], [synth[i] for i in idx], tt)
+    for name in ("fresh", "bias"):
+        for kind in sorted({r["set"] for r in data.get(name, [])}):
+            rows = [r for r in data[name] if r["set"] == kind]
+            res["at_threshold"][kind] = kept(confidence(w_all, rows, names), rows, tt)
+    a = res["at_threshold"]
+    free = a["generated_pulse_free_logo"]
+    fresh_free = a.get("fresh-pulse_free")
+    over10 = sum(v["over10"] for k, v in a.items() if "pulse_free" not in k)
+    res["guards"] = {"pulse_free_logo_abstain": free["n"] - free["reliable"],
+                     "fresh_pulse_free_abstain": None if fresh_free is None else fresh_free["n"] - fresh_free["reliable"],
+                     "reliable_over10": over10}  # fmt: skip
+    res["passes"] = bool(t is not None and free["n"] - free["reliable"] >= 22 and over10 == 0
+                         and (fresh_free is None or fresh_free["n"] - fresh_free["reliable"] >= 22))  # fmt: skip
+    res["per_clip_ubfc"] = [{"clip": r["clip"], "err": round(r["err"], 2), "conf_loso": round(float(c), 3)}
+                            for r, c in zip(ubfc, c_loso)]  # fmt: skip
+    return res
+
+
+def to_markdown(results: dict) -> str:
+    lines = ["| set | features | rule threshold | LOSO AUROC | real clips reliable (LOSO) | within 5 | MAE reliable | "
+             "pulse-free abstain (LOGO) | fresh pulse-free abstain | generated low-rate reliable (max err) | "
+             "fresh low-rate reliable (max err) | skin crops reliable | reliable > 10 bpm off | passes guards |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    for k, r in results.items():
+        a, g = r["at_threshold"], r["guards"]
+        u = a["ubfc_loso"]
+        lr, fl, sk = a["generated_low_rate_logo"], a.get("fresh-low_rate"), a.get("skin-crops")
+        fmt = lambda v: "—" if v is None else f"{v['reliable']}/{v['n']} ({v['max_err']})"  # noqa: E731
+        lines.append(f"| {k} | {', '.join(r['features'][3:]) or '(current three)'} | {r['threshold']} | {r['auroc_loso']} | "
+                     f"{u['reliable']}/{u['n']} ({100 * u['coverage']:.0f} %) | {u['within5']} | {u['mae']} | "
+                     f"{g['pulse_free_logo_abstain']}/24 | {g['fresh_pulse_free_abstain']}/24 | {fmt(lr)} | {fmt(fl)} | "
+                     f"{'—' if sk is None else sk['reliable']} | {g['reliable_over10']} | {r['passes']} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def main():
-    data = {s: [clip_features(c) for c in pickle.load(open(common.WORK / f"{s}.pkl", "rb"))] for s in ("ubfc", "synth", "bias")}
-    ubfc, synth, bias = data["ubfc"], data["synth"], data["bias"]
-    free = [r for r in synth if r["kind"] == "pulse_free"]
-    pulsed = [r for r in synth if r["kind"] != "pulse_free"]
-    res = {"counts": {"ubfc": len(ubfc), "ubfc_right": int(sum(r["right"] for r in ubfc)), "synth_pulse_free": len(free),
-                      "synth_pulsed": len(pulsed), "synth_pulsed_right": int(sum(r["right"] for r in pulsed)),
-                      "bias": len(bias), "bias_right": int(sum(r["right"] for r in bias))}}  # fmt: skip
-    # (c1) AUROC of each signal
-    aur = {}
-    for s in SIGNALS:
-        def col(rows):
-            return [r["feat"][s] for r in rows]
-
-        ub_right = [r for r in ubfc if r["right"]]
-        aur[s] = {
-            "ubfc_right_vs_wrong": round(auroc(col(ubfc), [r["right"] for r in ubfc]), 3),
-            "ubfc_right_vs_pulse_free": round(auroc(col(ub_right) + col(free), [True] * len(ub_right) + [False] * len(free)), 3),
-            "synth_right_vs_wrong_or_free": round(auroc(col(synth), [r["right"] for r in synth]), 3),
-            "bias_right_vs_wrong": round(auroc(col(bias), [r["right"] for r in bias]), 3),
-            "median_ubfc_right": round(float(np.nanmedian(col(ub_right))), 3) if ub_right else None,
-            "median_ubfc_wrong": round(float(np.nanmedian(col([r for r in ubfc if not r["right"]]))), 3),
-            "median_pulse_free": round(float(np.nanmedian(col(free))), 3),
-        }  # fmt: skip
-    res["auroc"] = aur
-    # (c2) fit on generated clips only
-    w = fit_logistic(design(synth), np.array([r["right"] for r in synth], float))
-    res["fit_on_synth"] = {"intercept": round(float(w[0]), 4), "coef": {n: round(float(v), 4) for n, v in zip(FIT_FEATURES, w[1:])}}
-    conf = {k: predict(w, design(v)) for k, v in data.items()}
-    res["fit_on_synth"]["auroc_ubfc"] = round(auroc(conf["ubfc"], [r["right"] for r in ubfc]), 3)
-    res["fit_on_synth"]["auroc_bias"] = round(auroc(conf["bias"], [r["right"] for r in bias]), 3)
-    uc, ur = conf["ubfc"], np.array([r["right"] for r in ubfc])
-    ue = np.array([r["err"] for r in ubfc])
-    fc = np.array([c for c, r in zip(conf["synth"], synth) if r["kind"] == "pulse_free"])
-    res["fit_on_synth"]["reliability_ubfc"] = reliability(uc, ur)
-    res["fit_on_synth"]["coverage_ubfc"] = coverage(uc, ue, ur)
-    res["fit_on_synth"]["thresholds"] = [at_threshold(t, uc, ur, ue, fc) for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)]
-    br, be = np.array([r["right"] for r in bias]), np.array([r["err"] for r in bias])
-    res["fit_on_synth"]["bias_at_0.5"] = {"kept": round(float(np.mean(conf["bias"] >= 0.5)), 3),
-                                          "kept_within5": round(float(np.mean(br[conf["bias"] >= 0.5])), 3) if np.any(conf["bias"] >= 0.5) else None,
-                                          "all_within5": round(float(br.mean()), 3), "all_mae": round(float(np.mean(np.abs(be))), 2)}  # fmt: skip
-    # (c3) leave-one-UBFC-subject-out: generated clips + 10 subjects -> held-out subject
-    subj = np.array([r["subject"] for r in ubfc])
-    loso = np.zeros(len(ubfc))
-    for s in np.unique(subj):
-        tr = [r for r, m in zip(ubfc, subj != s) if m] + synth
-        wl = fit_logistic(design(tr), np.array([r["right"] for r in tr], float))
-        loso[subj == s] = predict(wl, design([r for r in ubfc if r["subject"] == s]))
-    res["loso_ubfc"] = {"auroc": round(auroc(loso, ur), 3), "reliability": reliability(loso, ur),
-                        "coverage": coverage(loso, ue, ur),
-                        "thresholds": [at_threshold(t, loso, ur, ue, fc) for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)]}  # fmt: skip
-    res["per_clip_ubfc"] = [{"subject": r["subject"], "err": round(float(r["err"]), 2), "conf_synthfit": round(float(c), 3),
-                             "conf_loso": round(float(cl), 3), **{k: (round(v, 3) if np.isfinite(v) else None) for k, v in r["feat"].items()}}
-                            for r, c, cl in zip(ubfc, uc, loso)]  # fmt: skip
-    res["per_clip_pulse_free"] = [round(float(c), 3) for c in fc]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", nargs="+", default=list(FEATURE_SETS), choices=list(FEATURE_SETS))
+    args = ap.parse_args()
+    data = {s: load(s) for s in ("ubfc", "synth", "fresh", "bias") if (common.WORK / f"features_{s}.pkl").exists()}
+    ubfc, synth = data["ubfc"], data["synth"]
+    free = [r for r in synth if r["set"] == "synth-pulse_free"]
+    ub_right = [r for r in ubfc if r["right"]]
+    col = lambda rows, s: [r["feat"][s] for r in rows]  # noqa: E731
+    out = {"counts": {k: len(v) for k, v in data.items()} | {"ubfc_right": len(ub_right)},
+           "auroc": {s: {"ubfc_right_vs_wrong": round(auroc(col(ubfc, s), [r["right"] for r in ubfc]), 3),
+                         "ubfc_right_vs_pulse_free": round(auroc(col(ub_right, s) + col(free, s),
+                                                                 [True] * len(ub_right) + [False] * len(free)), 3)}
+                     for s in SIGNALS}}  # fmt: skip
+    out["sets"] = {k: score_set(FEATURE_SETS[k], data) for k in args.sets}
     OUT.mkdir(exist_ok=True)
-    json.dump(res, open(OUT / "confidence.json", "w"), indent=1)
-    print(json.dumps({k: v for k, v in res.items() if not k.startswith("per_clip")}, indent=1))
+    json.dump(out, open(OUT / "feature_sets.json", "w"), indent=1)
+    md = to_markdown(out["sets"])
+    (OUT / "feature_sets.md").write_text(md)
+    print(json.dumps(out["auroc"], indent=None))
+    print(md)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ script was run).
     .venv/bin/python -m experiments.trust.product_check [--methods model pos] [--sets ubfc synth bias]
 
 Sets: the 63 10-s clips of the 11 UBFC-rPPG subjects (each clip's STMap read on its own; GT = ``true_clip_hr``);
-48 generated 10-s clips (``collect.synth_configs``: 24 pulse-free, 12 pulsed, 12 at 45-60 bpm); the skin crops of
+48 generated 10-s clips (``common.synth_configs``: 24 pulse-free, 12 pulsed, 12 at 45-60 bpm); the skin crops of
 ``bias_eval_rppg`` (``roi="full-frame"``, 10-s clips, GT = the video's mean HR). Writes
 experiments/trust/results/product_check.{json,md}. Note: the confidence map was fitted on generated clips and all 11
 UBFC subjects, so the UBFC rows are in-sample for the map (not for the threshold rule, which used
@@ -22,46 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from experiments.trust import common
-from pseudopulse.eval.clips import true_clip_hr
 from pseudopulse.reading import read_stmap
 from pseudopulse.signal.confidence import DEFAULT_THRESHOLD
 
 OUT = Path(__file__).resolve().parent / "results"
-
-
-def ubfc_clips():
-    for name, grid_map, fs, aligned, first, clips in common.ubfc_recordings():
-        for c in clips:
-            a, b = c.start - first, c.stop - first
-            gt = true_clip_hr(ppg=aligned.ppg[a:b], hr_bpm=None, fs=fs, source="ppg")
-            yield "ubfc", f"{name}/{c.index}", grid_map.slice(c.start, c.stop), gt
-
-
-def synth_clips():
-    from pseudopulse.signal import estimate_hr
-    from pseudopulse.stmap.extract import extract_stmap_from_frames
-    from pseudopulse.synth import ground_truth, iter_frames
-
-    from experiments.trust.collect import synth_configs
-
-    for i, (kind, cfg) in enumerate(synth_configs()):
-        gt = ground_truth(cfg)
-        st = extract_stmap_from_frames(iter_frames(cfg, gt), fps=cfg.fps, timestamps_s=gt.timestamps_s)
-        truth = float("nan") if kind == "pulse_free" else float(estimate_hr(gt.ppg, float(st.fs)).hr_bpm)
-        yield f"synth-{kind}", f"synth{i:02d}", st, truth
-
-
-def bias_clips():
-    from pseudopulse.stmap.extract import extract_stmap
-
-    gts = common.bias_ground_truth()
-    for d in sorted(p for p in common.BIAS_ROOT.iterdir() if p.is_dir()):
-        country, vid = d.name.rsplit("_", 1)
-        for video in sorted(d.glob("*.avi")):
-            st = extract_stmap(video, roi="full-frame", cache_dir=common.CACHE)
-            n = int(round(common.CLIP_S * st.fs))
-            for k, s in enumerate(range(0, st.n_frames - n + 1, n)):
-                yield "skin-crops", f"{video.stem}/{k}", st.slice(s, s + n), gts[(country, vid)]
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -102,7 +66,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=["model", "pos"])
     ap.add_argument("--sets", nargs="+", default=["ubfc", "synth", "bias"], choices=["ubfc", "synth", "bias"])
     args = ap.parse_args()
-    sources = {"ubfc": ubfc_clips, "synth": synth_clips, "bias": bias_clips}
+    sources = {"ubfc": common.ubfc_clips, "synth": common.synth_clips, "bias": common.bias_clips}
     rows = []
     warnings.simplefilter("ignore")
     for name in args.sets:

@@ -28,7 +28,9 @@ from pseudopulse.predictors import Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform_times
 from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, MIN_ROI_PX,
                                            SKIN_CROP_MAX_CONFIDENCE,
-                                           Confidence, ReadingFeatures, confidence_from_features, window_confidence)  # fmt: skip
+                                           Confidence, ReadingFeatures, colour_match, confidence_from_features,
+                                           double_share, harmonic_ambiguity, trim_agreement, window_confidence)  # fmt: skip
+from pseudopulse.signal.postprocess import clean_wave
 from pseudopulse.signal.track import HRTrack, hr_track
 
 CONFIDENCE_ESTIMATORS = ("pos", "chrom", "2sr")  # independent rates a reading is checked against
@@ -153,6 +155,32 @@ def _window_face_share(valid: np.ndarray, t_frames: np.ndarray, track: HRTrack) 
     return np.array([np.mean(valid[m]) if m.any() else 1.0 for m in inside])
 
 
+def _skin_rgb(stmap, t_s: np.ndarray) -> np.ndarray:
+    """(N, 3) skin-mean R, G, B of ``stmap`` (gaps filled) on the uniform grid ``t_s`` (s)."""
+    filled = stmap.fill_gaps()
+    mean = np.asarray(filled.skin_mean, dtype=np.float64)
+    return np.stack([np.interp(t_s, filled.timestamps_s, mean[:, c]) for c in range(3)], axis=1)
+
+
+def signature_features(stmap, t_s: np.ndarray, wave: np.ndarray, track: HRTrack, hr_bpm: float) -> tuple[dict, dict]:
+    """({name: (K,) per window at the track's rates}, {name: whole-reading value at ``hr_bpm``}) of the features
+    that look at the shape of the evidence rather than its agreement: ``colour_match`` (skin colour change at the
+    rate vs blood), ``double_share`` (power at twice the rate), ``trim_agreement`` (the rate survives trimming the
+    window), and ``harmonic_ambiguity`` (whole reading only). ``wave`` (N,) on ``t_s``; the whole-reading values
+    are the means over the windows, like the other features."""
+    rgb = _skin_rgb(stmap, t_s)
+    clean = clean_wave(wave, track.fs, track.band_hz)
+    per_window = {"colour_match": colour_match(rgb, track, track.hr_bpm), "double_share": double_share(track, track.hr_bpm),
+                  "trim_agreement": trim_agreement(clean, track, track.hr_bpm)}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NaN (not measurable) in every window stays NaN
+        whole = {"colour_match": float(np.nanmean(colour_match(rgb, track, hr_bpm))),
+                 "double_share": float(np.nanmean(double_share(track, hr_bpm))),
+                 "trim_agreement": float(np.mean(trim_agreement(clean, track, hr_bpm))),
+                 "harmonic_ambiguity": harmonic_ambiguity(track, hr_bpm)}  # fmt: skip
+    return per_window, whole
+
+
 @dataclass(frozen=True)
 class Assessment:
     """How far a reading and each window of its track can be believed (see ``assess``)."""
@@ -192,9 +220,10 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
     face = _window_face_share(valid, stmap.timestamps_s - stmap.timestamps_s[0], track)
     roi_px = float(stmap.meta.get("roi_px", float("nan")) or float("nan"))
     crop = stmap.meta.get("roi") == "full-frame"
+    sig_windows, sig_whole = signature_features(stmap, t_s, wave, track, hr_bpm)
     track_conf = window_confidence(track, estimator_agreement=_share_near(other_peaks, track.hr_bpm),
                                    roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face, roi_px=roi_px,
-                                   skin_crop=crop)  # fmt: skip
+                                   skin_crop=crop, extra=sig_windows)  # fmt: skip
     near = np.abs(track.freqs_bpm - hr_bpm) <= track.tol_bpm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a mean of no readable window is NaN: no support
@@ -206,6 +235,7 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
             track_agreement=float(np.mean(np.abs(track.peak_bpm - hr_bpm) <= CONFIDENCE_TOL_BPM)),
             roi_px=roi_px,
             skin_crop=crop,
+            **sig_whole,
         )
     return Assessment(confidence_from_features(feats, threshold=min_confidence), track, track_conf, estimator_bpm)
 

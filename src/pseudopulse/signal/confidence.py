@@ -6,11 +6,14 @@ label-free features (``FEATURES``) with coefficients FITTED on 48 generated 10-s
 24 pulse-free faces with motion and light changes, 12 pulsed, 12 at 45-60 bpm) plus the 63 10-s clips of the 11
 real UBFC-rPPG recordings, stored below. Fitted on every subject, so judge it by the leave-one-subject-out
 numbers in experiments/trust/FINDINGS.md (AUROC 0.85 on real clips; 96 % of pulse-free clips below 0.3).
-Refit with::
+These constants were fitted on features the experiments computed with their own code; the fit now reads the
+product's own features (``pseudopulse.reading.assess``), and a refit of the same three features through it, like
+every candidate set with the features below, did not pass the guards declared for replacing the map
+(experiments/LOG.md, eleventh round; FINDINGS.md part d), so these stay. Refit with::
 
-    cd <repo> && PYTHONPATH=src python experiments/trust/collect.py synth   # generated clips -> /tmp/trust_work
-    cd <repo> && PYTHONPATH=src python experiments/trust/collect.py ubfc    # real clips (needs ../shared/data)
-    cd <repo> && PYTHONPATH=src python experiments/trust/fit_confidence.py  # prints COEF and INTERCEPT
+    cd <repo> && PYTHONPATH=src python -m experiments.trust.collect features ubfc synth fresh bias  # product features
+    cd <repo> && PYTHONPATH=src python -m experiments.trust.confidence_eval      # LOSO, rule threshold, guards
+    cd <repo> && PYTHONPATH=src python -m experiments.trust.fit_confidence --set A  # prints FEATURES, COEF, INTERCEPT
 
 Every feature is computed from the signals a reading already has: the spectra of its own wave (``HRTrack``), the
 rates that independent estimators (POS, CHROM, 2SR waves of the same STMap) read from the same span, the rates of
@@ -35,10 +38,13 @@ CONFIDENCE_MEANING = (
 )
 
 # Logistic map: confidence = sigmoid(INTERCEPT + sum_i COEF[name_i] * (feature_i - CENTRE[name_i]) / SCALE[name_i]).
-# Fitted by experiments/trust/fit_confidence.py on generated clips (see the module docstring); do not hand-edit.
+# Fitted by experiments/trust/fit_confidence.py (see the module docstring); do not hand-edit. CENTRE/SCALE also hold
+# the candidate features (colour_match, double_share, trim_agreement, harmonic_ambiguity) the fit may try.
 FEATURES = ("peak_share", "estimator_agreement", "roi_agreement")
-CENTRE = {"peak_share": 0.5, "estimator_agreement": 0.5, "roi_agreement": 0.5}
-SCALE = {"peak_share": 0.25, "estimator_agreement": 0.5, "roi_agreement": 0.5}
+CENTRE = {"peak_share": 0.5, "estimator_agreement": 0.5, "roi_agreement": 0.5,
+          "colour_match": 0.5, "double_share": 0.5, "trim_agreement": 0.5, "harmonic_ambiguity": 0.5}  # fmt: skip
+SCALE = {"peak_share": 0.25, "estimator_agreement": 0.5, "roi_agreement": 0.5,
+         "colour_match": 0.5, "double_share": 0.5, "trim_agreement": 0.5, "harmonic_ambiguity": 0.5}  # fmt: skip
 COEF = {"peak_share": 0.8632, "estimator_agreement": 1.4997, "roi_agreement": 0.9690}
 INTERCEPT = 1.0095
 # Reading threshold: a reading below it is reported as not reliable. The rule declared for it: the lowest threshold at
@@ -72,6 +78,8 @@ class ReadingFeatures:
     ``harmonic_ambiguity``: 1 when the spectrum holds ≥ 30 % of the peak's power at half the read rate
     (the true rate may be half), else 0.
     ``roi_px``: area of the skin region in source pixels (the face mesh's outline, or the frame for skin crops).
+    ``colour_match``, ``double_share``, ``trim_agreement``: candidate features (functions of the same names below),
+    computed for every reading; only the names in ``FEATURES`` enter the map.
     """
 
     peak_share: float = float("nan")
@@ -83,6 +91,9 @@ class ReadingFeatures:
     harmonic_ambiguity: float = float("nan")
     roi_px: float = float("nan")  # area of the skin region in source pixels (NaN: unknown)
     skin_crop: bool = False  # the input is a skin crop (roi="full-frame"), not a tracked face
+    colour_match: float = float("nan")  # see ``colour_match``: the skin's colour change at the rate looks like blood
+    double_share: float = float("nan")  # see ``double_share``: power at twice the rate (the rate may be half the truth)
+    trim_agreement: float = float("nan")  # see ``trim_agreement``: the rate survives trimming 10 % off either end
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -122,6 +133,79 @@ def harmonic_ambiguity(track: HRTrack, hr_bpm: float, *, ratio: float = 0.3) -> 
     return float(half >= ratio * max(at, 1e-12))
 
 
+# ------------------------------------------------------------------------------------------------ candidate features
+# Blood-volume pulse signature: the relative (AC/DC) amplitude of the pulse in R, G, B of skin under white light
+# (de Haan & van Leest 2014, PBV). A change of light intensity moves the three channels by the same relative amount
+# (G/R = 1); the pulse moves green most (G/R = 0.77 / 0.33 = 2.3).
+PBV_SIGNATURE = (0.33, 0.77, 0.53)
+PBV_G_OVER_R = PBV_SIGNATURE[1] / PBV_SIGNATURE[0]
+TRIM_SHARE = 0.1  # ``trim_agreement`` re-reads each window without its first and without its last 10 %
+
+
+def window_frames(x: np.ndarray, track: HRTrack) -> np.ndarray:
+    """(K, n) the windows of ``x`` (T,) (or (T, C) -> (K, n, C)) that ``track`` was read from (same length, hop
+    and start; ``x`` on the track's grid at ``track.fs`` Hz)."""
+    n = int(round(track.window_s * track.fs))
+    hop = max(1, int(round(track.hop_s * track.fs)))
+    starts = np.arange(0, len(x) - n + 1, hop)[: track.n_windows]
+    return np.stack([x[s : s + n] for s in starts])
+
+
+def _power_near(power: np.ndarray, bpm: np.ndarray, centre_bpm, tol_bpm: float) -> np.ndarray:
+    """(K,) sum of ``power`` (K, F) on the grid ``bpm`` (F,) within ±tol of ``centre_bpm`` ((K,) or a number)."""
+    centre = np.broadcast_to(np.asarray(centre_bpm, dtype=np.float64), (len(power),))
+    return (power * (np.abs(bpm[None, :] - centre[:, None]) <= tol_bpm)).sum(axis=1)
+
+
+def colour_match(rgb: np.ndarray, track: HRTrack, rate_bpm) -> np.ndarray:
+    """(K,) how far the skin's colour change at the read rate looks like blood, per window of ``track`` (0..1).
+
+    ``rgb`` (T, 3): skin-mean R, G, B (0..255) on the track's grid. Each channel is made relative (divided by its
+    mean: AC/DC, no unit) and cleaned by the package read-out; in each window its amplitude at ``rate_bpm`` ((K,) or
+    a number) is the root of its Hann-weighted power within ±``track.tol_bpm``. With ratio = G amplitude / R
+    amplitude: ``clip((ratio − 1) / (PBV_G_OVER_R − 1), 0, 1)`` — 0 for a change of light (all channels alike, or
+    red strongest), 1 for the blood-volume signature (G/R ≥ 2.3). NaN where the trace cannot be read."""
+    from pseudopulse.signal.postprocess import clean_wave
+    from pseudopulse.signal.track import _zoom_psd
+
+    x = np.asarray(rgb, dtype=np.float64)
+    mean = x.mean(axis=0)
+    if x.ndim != 2 or x.shape[1] != 3 or not np.all(np.isfinite(x)) or np.any(mean <= 1.0):
+        return np.full(track.n_windows, np.nan)
+    rel = np.stack([clean_wave(x[:, c] / mean[c] - 1.0, track.fs, track.band_hz) for c in range(3)], axis=1)
+    frames = window_frames(rel, track)  # (K, n, 3)
+    amp = np.stack([np.sqrt(_power_near(_zoom_psd(frames[:, :, c], track.fs, track.freqs_hz), track.freqs_bpm,
+                                        rate_bpm, track.tol_bpm)) for c in range(3)], axis=1)  # fmt: skip
+    ratio = amp[:, 1] / np.maximum(amp[:, 0], 1e-12)
+    return np.clip((ratio - 1.0) / (PBV_G_OVER_R - 1.0), 0.0, 1.0)
+
+
+def double_share(track: HRTrack, rate_bpm) -> np.ndarray:
+    """(K,) share of the window's power near the read rate and near twice it that lies near twice it (0..1):
+    P(2f) / (P(f) + P(2f)), P within ±``track.tol_bpm`` on each window's band spectrum. High when the reading may
+    be half the true rate (the low-rate locks of FINDINGS.md); NaN where 2f is above the band."""
+    bpm = track.freqs_bpm
+    rate = np.broadcast_to(np.asarray(rate_bpm, dtype=np.float64), (track.n_windows,))
+    p_f = _power_near(track.spectra, bpm, rate, track.tol_bpm)
+    p_2f = _power_near(track.spectra, bpm, 2.0 * rate, track.tol_bpm)
+    out = p_2f / np.maximum(p_f + p_2f, 1e-12)
+    return np.where(2.0 * rate <= bpm[-1] + track.tol_bpm / 2, out, np.nan)
+
+
+def trim_agreement(clean_wave_: np.ndarray, track: HRTrack, rate_bpm, *, tol_bpm: float = CONFIDENCE_TOL_BPM) -> np.ndarray:
+    """(K,) share (0, 0.5 or 1) of the two re-reads of each window — without its first ``TRIM_SHARE`` and without its
+    last — whose spectral peak (on the track's band grid) lies within ``tol_bpm`` of ``rate_bpm``. A rate that one
+    second of the window decides is not stable. ``clean_wave_`` (T,): the wave the track read, already cleaned."""
+    from pseudopulse.signal.track import _zoom_psd
+
+    frames = window_frames(np.asarray(clean_wave_, dtype=np.float64), track)
+    m = max(1, int(round(TRIM_SHARE * frames.shape[1])))
+    rate = np.broadcast_to(np.asarray(rate_bpm, dtype=np.float64), (track.n_windows,))
+    hits = [np.abs(track.freqs_bpm[np.argmax(_zoom_psd(part, track.fs, track.freqs_hz), axis=1)] - rate) <= tol_bpm
+            for part in (frames[:, m:], frames[:, :-m])]  # fmt: skip
+    return np.mean(hits, axis=0)
+
+
 def reading_features(
     track: HRTrack,
     *,
@@ -148,14 +232,19 @@ def reading_features(
     )
 
 
+def standardised(features: dict, names) -> np.ndarray:
+    """(..., len(names)): ``(feature − CENTRE) / SCALE`` for each of ``names``, from ``features`` (an array or a
+    number per name); a NaN value (not measurable: every other estimator or ROI failed) counts as 0, no support.
+    The one transform the map applies and the fit (experiments/trust) is made on."""
+    cols = [(np.nan_to_num(np.asarray(features[n], dtype=np.float64), nan=0.0) - CENTRE[n]) / SCALE[n] for n in names]
+    return np.stack(np.broadcast_arrays(*cols), axis=-1)
+
+
 def logistic_confidence(features: dict, *, coef: dict | None = None, intercept: float | None = None) -> np.ndarray:
     """The fitted map, elementwise: ``features`` holds an array (or a number) for each name in ``coef`` (default
-    ``COEF``); a NaN value (not measurable: every other estimator or ROI failed) counts as 0, no support."""
+    ``COEF``), standardised by ``standardised``."""
     coef = COEF if coef is None else coef
-    z = np.asarray(INTERCEPT if intercept is None else float(intercept), dtype=np.float64)
-    for name, c in coef.items():
-        v = np.nan_to_num(np.asarray(features[name], dtype=np.float64), nan=0.0)
-        z = z + c * (v - CENTRE[name]) / SCALE[name]
+    z = (INTERCEPT if intercept is None else float(intercept)) + standardised(features, list(coef)) @ np.array(list(coef.values()))
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -176,13 +265,14 @@ def confidence_from_features(
 
 def window_confidence(track: HRTrack, *, estimator_agreement: np.ndarray, roi_agreement: np.ndarray,
                       face_valid: np.ndarray | None = None, roi_px: float = float("nan"),
-                      skin_crop: bool = False) -> np.ndarray:  # fmt: skip
+                      skin_crop: bool = False, extra: dict | None = None) -> np.ndarray:  # fmt: skip
     """(K,) confidence of each window of ``track`` (the same meaning and map as a whole reading): its own
-    ``peak_share`` with the per-window ``estimator_agreement`` and ``roi_agreement`` (K,) shares; windows where a
-    face was found on fewer than half the frames (``face_valid`` (K,) shares) get 0, and every window gets 0 when the
-    skin region (``roi_px``, source pixels) is under ``MIN_ROI_PX``; a skin crop is capped like a whole reading."""
+    ``peak_share`` with the per-window ``estimator_agreement`` and ``roi_agreement`` (K,) shares (and the (K,)
+    arrays of any other feature in ``extra``, by name); windows where a face was found on fewer than half the frames
+    (``face_valid`` (K,) shares) get 0, and every window gets 0 when the skin region (``roi_px``, source pixels) is
+    under ``MIN_ROI_PX``; a skin crop is capped like a whole reading."""
     value = logistic_confidence({"peak_share": track.peak_share, "estimator_agreement": estimator_agreement,
-                                 "roi_agreement": roi_agreement})  # fmt: skip
+                                 "roi_agreement": roi_agreement, **(extra or {})})  # fmt: skip
     return np.asarray(apply_caps(value, face_valid=face_valid, roi_px=roi_px, skin_crop=skin_crop), dtype=np.float64)
 
 
