@@ -71,9 +71,7 @@ def main() -> None:
     for name in ("detect_beats", "hrv_quality"):
         wrap(api, name)
     tracemalloc.start()
-    base, _ = tracemalloc.get_traced_memory()
     r = api.predict_stmap(stmap, method="model", source=args.video)
-    _, peak = tracemalloc.get_traced_memory()
     print(json.dumps({"stage": "done", "hr_bpm": round(r.hr_bpm, 2), "confidence": round(r.confidence, 4),
                       "rss_mb": round(_rss_mb(), 1)}), flush=True)  # fmt: skip
 
