@@ -92,21 +92,21 @@ def _grid(stmap) -> tuple[np.ndarray, float]:
     return uniform_times(filled.timestamps_s, filled.fs), float(filled.fs)
 
 
-def roi_waves(stmap, t_s: np.ndarray, fs: float) -> np.ndarray:
-    """(N, R) POS wave of every ROI block of ``stmap`` on the uniform grid ``t_s`` (rate ``fs`` Hz); a column of
-    NaN for a block that cannot be read (dark, constant, or POS refuses it)."""
+def roi_waves(stmap, t_s: np.ndarray, fs: float):
+    """The POS wave (N,) of every ROI block of ``stmap`` on the uniform grid ``t_s`` (rate ``fs`` Hz), one block at a
+    time (an iterator of R waves: a long recording's (N, R) waves are never held); a wave of NaN for a block that
+    cannot be read (dark, constant, or POS refuses it)."""
     filled = stmap.fill_gaps()
-    values = np.asarray(filled.values, dtype=np.float64)
-    out = np.full((len(t_s), values.shape[1]), np.nan)
-    for r in range(values.shape[1]):
-        trace = np.stack([np.interp(t_s, filled.timestamps_s, values[:, r, c]) for c in range(3)], axis=1)
-        if not np.all(np.isfinite(trace)) or np.any(trace.mean(axis=0) <= 1.0):
-            continue
-        try:
-            out[:, r] = pos(trace, fs=fs)
-        except SignalError:
-            continue
-    return out
+    for r in range(filled.values.shape[1]):
+        columns = [filled.values[:, r, c].astype(np.float64) for c in range(3)]
+        trace = np.stack([np.interp(t_s, filled.timestamps_s, col) for col in columns], axis=1)
+        wave = np.full(len(t_s), np.nan)
+        if np.all(np.isfinite(trace)) and not np.any(trace.mean(axis=0) <= 1.0):
+            try:
+                wave = pos(trace, fs=fs)
+            except SignalError:
+                pass
+        yield wave
 
 
 def _wave_rate(wave: np.ndarray, fs: float, band_hz) -> float:
@@ -134,8 +134,9 @@ def _other_waves(stmap, name: str, n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _tracks(waves: list[np.ndarray], **track_kw) -> np.ndarray:
-    """(M, K) own PSD peak (bpm) of each readable wave in each track window; (0, K) when none can be read."""
+def _tracks(waves, **track_kw) -> np.ndarray:
+    """(M, K) own PSD peak (bpm) of each readable wave (an iterable of (N,) waves) in each track window; (0, K) when
+    none can be read."""
     rows = [hr_track(w, **track_kw).peak_bpm for w in waves if np.all(np.isfinite(w)) and np.std(w) > 0]
     return np.array(rows) if rows else np.empty((0, 0))
 
@@ -149,10 +150,13 @@ def _share_near(rates_bpm: np.ndarray, target_bpm) -> np.ndarray:
 
 
 def _window_face_share(valid: np.ndarray, t_frames: np.ndarray, track: HRTrack) -> np.ndarray:
-    """(K,) share of the frames inside each track window (``t_frames`` in s from the first frame) with a face."""
+    """(K,) share of the frames inside each track window (``t_frames`` in s from the first frame, increasing) with
+    a face."""
     half = track.window_s / 2
-    inside = [(t_frames >= c - half) & (t_frames <= c + half) for c in track.t_s]
-    return np.array([np.mean(valid[m]) if m.any() else 1.0 for m in inside])
+    lo = np.searchsorted(t_frames, track.t_s - half, side="left")  # first frame at or after the window's start
+    hi = np.searchsorted(t_frames, track.t_s + half, side="right")  # one past the last frame at or before its end
+    with_face = np.concatenate([[0], np.cumsum(valid, dtype=np.int64)])
+    return np.where(hi > lo, (with_face[hi] - with_face[lo]) / np.maximum(hi - lo, 1), 1.0)
 
 
 def _skin_rgb(stmap, t_s: np.ndarray) -> np.ndarray:
@@ -209,12 +213,11 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
         raise SignalError(f"assess: the wave has {len(wave)} samples but the STMap's grid has {len(t_s)}")
     track_kw = dict(fs=fs, window_s=window_s, hop_s=hop_s, band_hz=band_hz)
     others = _other_waves(stmap, predictor_name, len(wave))
-    rois = roi_waves(stmap, t_s, fs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a band narrowed for a low frame rate is reported once, by estimate_hr
         track = hr_track(wave, tracked=True, **track_kw)
         other_peaks = _tracks(list(others.values()), **track_kw)
-        roi_peaks = _tracks(list(rois.T), **track_kw)
+        roi_peaks = _tracks(roi_waves(stmap, t_s, fs), **track_kw)
         estimator_bpm = {k: _wave_rate(w, fs, band_hz) for k, w in others.items()}
     valid = np.asarray(stmap.valid, bool)
     face = _window_face_share(valid, stmap.timestamps_s - stmap.timestamps_s[0], track)

@@ -35,9 +35,9 @@ class ModelPredictor:
         self.hop = max(1, int(round(self.window * hop_frac)))
         self.info = dict(info or {})
 
-    def predict_values(self, values: np.ndarray, *, batch: int = 64) -> np.ndarray:
-        """Wave (T,) float64 for STMap values (T, R, 3) sampled at ``self.fs``."""
-        values = np.asarray(values, dtype=np.float32)
+    def predict_values(self, values, *, batch: int = 16) -> np.ndarray:
+        """Wave (T,) float64 for STMap values (T, R, 3) sampled at ``self.fs``: an array, or a ``ResampledValues``
+        (anything with ``len()`` whose slices are such arrays). The windows are read and run ``batch`` at a time."""
         n = len(values)
         if n < MIN_SECONDS * self.fs:
             raise SignalError(f"recording of {n / self.fs:.1f} s is too short for the model (need >= {MIN_SECONDS:.0f} s)")
@@ -45,37 +45,38 @@ class ModelPredictor:
         starts = list(range(0, n - w + 1, self.hop))
         if starts[-1] != n - w:
             starts.append(n - w)
-        x = stmap_to_tensor(np.stack([values[s : s + w] for s in starts]))
-        outs = []
-        with torch.inference_mode():
-            for i in range(0, len(x), batch):
-                outs.append(zscore(self.net(normalize_clip(x[i : i + batch]))).double())
-        y = torch.cat(outs).numpy()
         weight = np.hanning(w + 2)[1:-1]
         acc = np.zeros(n)
         norm = np.zeros(n)
-        for s, seg in zip(starts, y):
-            acc[s : s + w] += weight * seg
-            norm[s : s + w] += weight
+        with torch.inference_mode():
+            for i in range(0, len(starts), batch):
+                part = starts[i : i + batch]
+                x = stmap_to_tensor(np.stack([np.asarray(values[s : s + w], dtype=np.float32) for s in part]))
+                y = zscore(self.net(normalize_clip(x))).double().numpy()
+                for s, seg in zip(part, y):
+                    acc[s : s + w] += weight * seg
+                    norm[s : s + w] += weight
         return acc / np.maximum(norm, 1e-12)
+
+    def _at_model_rate(self, stmap) -> tuple[np.ndarray, np.ndarray]:
+        """(t_s (M,), wave (M,)) at the network's rate ``self.fs``: short face-loss gaps filled, the map read at that
+        rate window by window (``STMap.resampled_values``; never held twice)."""
+        if stmap.n_frames < 2:
+            raise SignalError(f"model: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
+        values = stmap.fill_gaps().resampled_values(self.fs)
+        return values.timestamps_s, self.predict_values(values)
 
     def uniform_wave(self, stmap) -> tuple[np.ndarray, np.ndarray]:
         """(t_s (N,), pulse wave (N,)) on a uniform grid at the STMap's mean frame rate (Hz): short face-loss gaps
-        filled, the map resampled once to the network's rate ``self.fs``, the wave read back onto the grid."""
-        if stmap.n_frames < 2:
-            raise SignalError(f"model: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
-        filled = stmap.fill_gaps()
-        at_model_rate = filled.resample(self.fs)
-        wave = self.predict_values(at_model_rate.values)
-        grid = uniform_times(filled.timestamps_s, filled.fs)
-        return grid, np.interp(grid, at_model_rate.timestamps_s, wave)
+        filled, the map resampled to the network's rate ``self.fs``, the wave read back onto the grid."""
+        t_model, wave = self._at_model_rate(stmap)
+        grid = uniform_times(stmap.timestamps_s, stmap.fs)  # filling gaps keeps the times (and so the rate)
+        return grid, np.interp(grid, t_model, wave)
 
     def apply(self, stmap) -> np.ndarray:
         """Pulse wave (T,) at ``stmap.timestamps_s`` (short face-loss gaps filled; network run at ``self.fs``)."""
-        if stmap.n_frames < 2:
-            raise SignalError(f"model: STMap has {stmap.n_frames} frame(s); need a clip of several seconds")
-        at_model_rate = stmap.fill_gaps().resample(self.fs)
-        return np.interp(stmap.timestamps_s, at_model_rate.timestamps_s, self.predict_values(at_model_rate.values))
+        t_model, wave = self._at_model_rate(stmap)
+        return np.interp(stmap.timestamps_s, t_model, wave)
 
     __call__ = apply
 

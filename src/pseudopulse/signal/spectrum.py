@@ -11,6 +11,7 @@ from pseudopulse.signal.filters import DEFAULT_BAND_HZ, check_fs
 
 WELCH_SEGMENT_S = 10.0  # waves longer than one segment (+ one hop) get a Welch average of 10-s spectra
 WELCH_HOP_S = 2.0
+WELCH_BLOCK = 32  # Welch segments transformed at once: memory bounded in the wave's length, not grown with it
 
 
 def psd(
@@ -36,11 +37,27 @@ def psd(
         seg = int(round(segment_s * fs))
         hop = max(1, int(round(hop_s * fs)))
         if seg >= 4 and len(x) >= seg + hop:  # each segment padded to the bin spacing, not to the recording's length
-            return sps.welch(x, fs=fs, window="hann", nperseg=seg, noverlap=seg - hop, nfft=max(seg, fine),
-                             detrend="constant")  # fmt: skip
+            return _welch(x, fs, seg, hop, nfft=max(seg, fine))
     nfft = max(len(x), fine)
     freqs, power = sps.periodogram(x - x.mean(), fs=fs, window="hann", nfft=nfft, detrend=False, scaling="density")
     return freqs, power
+
+
+def _welch(x: np.ndarray, fs: float, seg: int, hop: int, *, nfft: int) -> tuple[np.ndarray, np.ndarray]:
+    """``scipy.signal.welch`` (Hann, constant detrend, mean of the segment spectra) of ``x`` with ``seg``-sample
+    segments ``hop`` apart, run on ``WELCH_BLOCK`` segments at a time and averaged: one call (the same numbers) for
+    a wave of up to ``WELCH_BLOCK`` segments, a count-weighted mean of the block means (equal to float rounding)
+    for a longer one, whose (segments, nfft) spectra would otherwise grow with its length."""
+    n_seg = (len(x) - seg) // hop + 1
+    total = None
+    for a in range(0, n_seg, WELCH_BLOCK):
+        m = min(WELCH_BLOCK, n_seg - a)
+        freqs, p = sps.welch(x[a * hop : (a + m - 1) * hop + seg], fs=fs, window="hann", nperseg=seg, noverlap=seg - hop,
+                             nfft=nfft, detrend="constant")  # fmt: skip
+        if m == n_seg:
+            return freqs, p
+        total = p * m if total is None else total + p * m
+    return freqs, total / n_seg
 
 
 SUBHARMONIC_RATIO = 0.3  # a peak at half the top frequency with >= 30 % of its power is the fundamental

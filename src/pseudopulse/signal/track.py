@@ -33,6 +33,7 @@ NYQUIST_MARGIN = 0.9  # the band's upper edge is kept below 0.9 · fs/2
 EMISSION_FLOOR = 1e-3  # added to the normalised PSD (sums to 1 over the band) before the log
 DEFAULT_MAX_RATE_BPM_PER_S = 2.0  # Laplace scale of the rate change per second of hop
 DEFAULT_JUMP_COST_NATS = 8.0
+TRACK_BLOCK = 256  # windows whose spectra are computed at once (bounded memory on long waves)
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,8 @@ def _zoom_psd(frames: np.ndarray, fs: float, freqs_hz: np.ndarray) -> np.ndarray
     basis = _zoom_basis(n, float(fs), np.ascontiguousarray(freqs_hz, dtype=np.float64).tobytes())
     x = frames - frames.mean(axis=1, keepdims=True)
     out = np.empty((len(frames), len(freqs_hz)))
-    for i in range(0, len(frames), 256):  # bounded memory for long waves at high fs
-        out[i : i + 256] = np.abs(x[i : i + 256] @ basis) ** 2
+    for i in range(0, len(frames), TRACK_BLOCK):  # bounded memory for long waves at high fs
+        out[i : i + TRACK_BLOCK] = np.abs(x[i : i + TRACK_BLOCK] @ basis) ** 2
     return out
 
 
@@ -170,6 +171,37 @@ def _autocorr_sqi(frames: np.ndarray, fs: float, band_hz: tuple[float, float]) -
     return np.clip(unbiased.max(axis=1), -1.0, 1.0)
 
 
+_WINDOW_FEATURES = ("peak_share", "snr_db", "peak_ratio", "harmonic_ratio", "subharmonic_ratio", "entropy")
+
+
+def _window_features(pw: np.ndarray, spectra: np.ndarray, path: np.ndarray, grid_hz: np.ndarray, in_band: np.ndarray,
+                     tol_bpm: float) -> dict[str, np.ndarray]:  # fmt: skip
+    """The quality features of ``HRTrack`` (``_WINDOW_FEATURES``, each (B,)) of B windows read at the band bins
+    ``path`` (B,): ``pw`` (B, G) power on the extended grid ``grid_hz`` (G,) over each window's in-band total,
+    ``spectra`` (B, F) its in-band part (``in_band`` (G,) bool)."""
+    bpm_grid = 60.0 * grid_hz
+    bpm = bpm_grid[in_band]
+    hr = bpm[path]
+    p_f = _band_power(pw, bpm_grid, hr, tol_bpm)
+    p_2f = _band_power(pw, bpm_grid, 2.0 * hr, tol_bpm)
+    p_half = _band_power(pw, bpm_grid, 0.5 * hr, tol_bpm)
+    peak_share = np.clip(_band_power(spectra, bpm, hr, tol_bpm), 0.0, 1.0)
+    harm_in_band = (2.0 * hr <= bpm[-1] + tol_bpm) & np.isfinite(p_2f)
+    sig = peak_share + np.where(harm_in_band, _band_power(spectra, bpm, 2.0 * hr, tol_bpm), 0.0)
+    sig = np.minimum(sig, 1.0)
+    far = np.abs(bpm[None, :] - hr[:, None]) > 2.0 * tol_bpm
+    rest = np.where(far, spectra, 0.0).max(axis=1)
+    f = spectra.shape[1]
+    return {
+        "peak_share": peak_share,
+        "snr_db": 10.0 * np.log10(np.maximum(sig, 1e-12) / np.maximum(1.0 - sig, 1e-12)),
+        "peak_ratio": spectra[np.arange(len(spectra)), path] / np.maximum(rest, 1e-12),
+        "harmonic_ratio": p_2f / np.maximum(p_f, 1e-12),
+        "subharmonic_ratio": p_half / np.maximum(p_f, 1e-12),
+        "entropy": -(spectra * np.log(np.maximum(spectra, 1e-300))).sum(axis=1) / np.log(max(f, 2)),
+    }
+
+
 def transition_scores(freqs_bpm: np.ndarray, *, hop_s: float, max_rate_bpm_per_s: float, jump_cost_nats: float) -> np.ndarray:
     """(F_from, F_to) log transition score over one hop from rate a to b (bpm): log(exp(−|b − a| /
     (max_rate_bpm_per_s · hop_s)) + exp(−jump_cost_nats)), a Laplace prior on the rate change per hop mixed with a
@@ -180,18 +212,19 @@ def transition_scores(freqs_bpm: np.ndarray, *, hop_s: float, max_rate_bpm_per_s
 
 
 def viterbi_path(
-    log_emission: np.ndarray, freqs_bpm: np.ndarray, *, hop_s: float, max_rate_bpm_per_s: float, jump_cost_nats: float
+    spectra: np.ndarray, freqs_bpm: np.ndarray, *, hop_s: float, max_rate_bpm_per_s: float, jump_cost_nats: float
 ) -> np.ndarray:
-    """Most likely state sequence (K,) of bin indices through ``log_emission`` (K, F) (nats), with the transition
-    scores of ``transition_scores``."""
-    k, f = log_emission.shape
+    """Most likely state sequence (K,) of bin indices through the window spectra ``spectra`` (K, F) (each summing to
+    1), with the emission score ``log(P + EMISSION_FLOOR)`` (nats, taken a row at a time) and the transition scores
+    of ``transition_scores``."""
+    k, f = spectra.shape
     trans = transition_scores(freqs_bpm, hop_s=hop_s, max_rate_bpm_per_s=max_rate_bpm_per_s, jump_cost_nats=jump_cost_nats)
-    score = log_emission[0].copy()
-    back = np.zeros((k, f), dtype=np.int64)
+    score = np.log(spectra[0] + EMISSION_FLOOR)
+    back = np.zeros((k, f), dtype=np.min_scalar_type(f))  # bin indices: 2 bytes each for any practical grid
     for i in range(1, k):
         cand = score[:, None] + trans
         back[i] = np.argmax(cand, axis=0)
-        score = cand[back[i], np.arange(f)] + log_emission[i]
+        score = cand[back[i], np.arange(f)] + np.log(spectra[i] + EMISSION_FLOOR)
     path = np.empty(k, dtype=np.int64)
     path[-1] = int(np.argmax(score))
     for i in range(k - 1, 0, -1):
@@ -277,55 +310,47 @@ def hr_track(
         tol_bpm = max(6.0, 60.0 * fs / n)
     hop = max(1, int(round(hop_s * fs)))
     starts = np.arange(0, len(x) - n + 1, hop)
-    frames = np.lib.stride_tricks.sliding_window_view(x, n)[starts]  # (K, n)
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop]  # (K, n) view, no copy
 
     # grid: the band, extended up to twice its top (for the harmonic) and down to half its bottom, within Nyquist
     step_hz = resolution_bpm / 60.0
     ext_lo = max(step_hz, lo / 2.0 - tol_bpm / 60.0)
     ext_hi = min(NYQUIST_MARGIN * fs / 2.0, 2.0 * hi + tol_bpm / 60.0)
     grid = np.arange(ext_lo, ext_hi + step_hz / 2, step_hz)
-    power = _zoom_psd(frames, fs, grid)  # (K, G)
     in_band = (grid >= lo - 1e-12) & (grid <= hi + 1e-12)
     freqs = grid[in_band]
-    bpm_grid = 60.0 * grid
     bpm = 60.0 * freqs
-    band = power[:, in_band]
-    total = np.maximum(band.sum(axis=1, keepdims=True), 1e-300)
-    spectra = band / total
+    blocks = [slice(i, i + TRACK_BLOCK) for i in range(0, len(starts), TRACK_BLOCK)]
 
+    # windows a block at a time (the (K, G) power of a long wave is never held): spectra first, then the features
+    # of the read rates, which for a tracked path are known only once every spectrum is
+    k = len(starts)
+    spectra, total, autocorr = np.empty((k, len(freqs))), np.empty((k, 1)), np.empty(k)
+    feats = {name: np.empty(k) for name in _WINDOW_FEATURES}
+    powers = []
+    for blk in blocks:
+        power = _zoom_psd(frames[blk], fs, grid)  # (B, G)
+        total[blk] = np.maximum(power[:, in_band].sum(axis=1, keepdims=True), 1e-300)
+        spectra[blk] = power[:, in_band] / total[blk]
+        autocorr[blk] = _autocorr_sqi(frames[blk], fs, (lo, hi))
+        powers.append(power if len(blocks) == 1 else None)  # kept only when one block holds every window
     peak_idx = np.argmax(spectra, axis=1)
     if tracked and len(spectra) > 1:
         path = viterbi_path(
-            np.log(spectra + EMISSION_FLOOR), bpm, hop_s=hop / fs, max_rate_bpm_per_s=max_rate_bpm_per_s,
+            spectra, bpm, hop_s=hop / fs, max_rate_bpm_per_s=max_rate_bpm_per_s,
             jump_cost_nats=jump_cost_nats,
         )  # fmt: skip
     else:
         path = peak_idx
     hr = bpm[path]
     peak_bpm = bpm[peak_idx]
-
-    # quality features (power normalised by the in-band total so that ratios are comparable across windows)
-    pw = power / total
-    p_f = _band_power(pw, bpm_grid, hr, tol_bpm)
-    p_2f = _band_power(pw, bpm_grid, 2.0 * hr, tol_bpm)
-    p_half = _band_power(pw, bpm_grid, 0.5 * hr, tol_bpm)
-    peak_share = np.clip(_band_power(spectra, bpm, hr, tol_bpm), 0.0, 1.0)
-    harm_in_band = (2.0 * hr <= bpm[-1] + tol_bpm) & np.isfinite(p_2f)
-    sig = peak_share + np.where(harm_in_band, _band_power(spectra, bpm, 2.0 * hr, tol_bpm), 0.0)
-    sig = np.minimum(sig, 1.0)
-    snr = 10.0 * np.log10(np.maximum(sig, 1e-12) / np.maximum(1.0 - sig, 1e-12))
-    far = np.abs(bpm[None, :] - hr[:, None]) > 2.0 * tol_bpm
-    rest = np.where(far, spectra, 0.0).max(axis=1)
-    peak_ratio = spectra[np.arange(len(spectra)), path] / np.maximum(rest, 1e-12)
-    harmonic_ratio = p_2f / np.maximum(p_f, 1e-12)
-    subharmonic_ratio = p_half / np.maximum(p_f, 1e-12)
-    f = spectra.shape[1]
-    entropy = -(spectra * np.log(np.maximum(spectra, 1e-300))).sum(axis=1) / np.log(max(f, 2))
-    autocorr = _autocorr_sqi(frames, fs, (lo, hi))
+    for blk, power in zip(blocks, powers):
+        power = _zoom_psd(frames[blk], fs, grid) if power is None else power
+        for name, value in _window_features(power / total[blk], spectra[blk], path[blk], grid, in_band, tol_bpm).items():
+            feats[name][blk] = value
     return HRTrack(
         t_s=(starts + n / 2.0) / fs, hr_bpm=hr, peak_bpm=peak_bpm, spectra=spectra, freqs_hz=freqs,
-        peak_share=peak_share, snr_db=snr, peak_ratio=peak_ratio, harmonic_ratio=harmonic_ratio,
-        subharmonic_ratio=subharmonic_ratio, entropy=entropy, autocorr=autocorr,
+        **feats, autocorr=autocorr,
         overridden=np.abs(hr - peak_bpm) > tol_bpm, fs=fs, window_s=n / fs, hop_s=hop / fs, band_hz=(lo, hi),
         tol_bpm=float(tol_bpm), tracked=bool(tracked and len(spectra) > 1),
     )  # fmt: skip

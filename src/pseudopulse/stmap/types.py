@@ -194,12 +194,7 @@ class STMap:
         at = np.clip(new_ts, ts[0], ts[-1])  # the grid's last point may round past the last frame
 
         def interp(a):
-            """Column by column in float64 (no float64 copy of the whole map), back to ``a``'s dtype."""
-            flat = a.reshape(len(a), -1)
-            out = np.empty((len(at), flat.shape[1]), dtype=a.dtype)
-            for j in range(flat.shape[1]):
-                out[:, j] = np.interp(at, ts, flat[:, j].astype(np.float64))
-            return out.reshape((len(at),) + a.shape[1:])
+            return _interp_rows(a, ts, at)
 
         idx = np.clip(np.searchsorted(ts, new_ts), 0, len(ts) - 1)
         return dataclasses.replace(
@@ -212,6 +207,14 @@ class STMap:
             valid=self.valid[idx],
             meta={**self.meta, "resampled_fs": fs},
         )
+
+    def resampled_values(self, fs: float) -> "ResampledValues":
+        """``resample(fs).values`` read lazily, a slice of frames at a time (for a long map: not held twice)."""
+        if fs <= 0:
+            raise ValueError(f"fs must be > 0 Hz; got {fs}")
+        if self.n_frames < 2:
+            raise SignalError(f"cannot resample an STMap of {self.n_frames} frame(s)")
+        return ResampledValues(self.values, self.timestamps_s, uniform_times(self.timestamps_s, fs))
 
     # ------------------------------------------------------------------ persistence
     def to_npz_dict(self) -> dict:
@@ -238,3 +241,32 @@ class STMap:
             grid=tuple(int(g) for g in np.asarray(d["grid"])),
             colorspace=str(np.asarray(d["colorspace"])),
         )
+
+
+def _interp_rows(a: np.ndarray, ts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``a`` (T, ...) sampled at ``ts`` (T,) s, linearly interpolated at ``at`` (N,) s (increasing, inside ``ts``)
+    -> (N, ...) in ``a``'s dtype: column by column in float64 from only the rows around ``at`` (no float64 copy of
+    the whole map; ``np.interp`` gives the same numbers on those rows as on all of them)."""
+    i0 = max(int(np.searchsorted(ts, at[0], side="right")) - 1, 0)
+    i1 = min(int(np.searchsorted(ts, at[-1], side="right")) + 1, len(ts))
+    xp, flat = ts[i0:i1], a[i0:i1].reshape(i1 - i0, -1)
+    out = np.empty((len(at), flat.shape[1]), dtype=a.dtype)
+    for j in range(flat.shape[1]):
+        out[:, j] = np.interp(at, xp, flat[:, j].astype(np.float64))
+    return out.reshape((len(at),) + a.shape[1:])
+
+
+class ResampledValues:
+    """STMap values (T, R, 3) read at the uniform times ``timestamps_s`` (N,) s on demand: ``len()`` is N and a
+    slice ``[a:b]`` is the (b - a, R, 3) array ``STMap.resample`` would hold there (``STMap.resampled_values``)."""
+
+    def __init__(self, values: np.ndarray, ts: np.ndarray, new_ts: np.ndarray):
+        self._values, self._ts, self.timestamps_s = values, ts, new_ts
+        self._at = np.clip(new_ts, ts[0], ts[-1])  # the grid's last point may round past the last frame
+
+    def __len__(self) -> int:
+        return len(self.timestamps_s)
+
+    def __getitem__(self, sl: slice) -> np.ndarray:
+        at = self._at[sl]
+        return _interp_rows(self._values, self._ts, at) if len(at) else self._values[:0]
