@@ -94,7 +94,7 @@ def main() -> None:
         rows[rec.name] = compare(rec, args.method, args.cache_dir)
         print(rec.name, rows[rec.name], flush=True)
     med = [r["median_abs_diff_bpm"] for r in rows.values() if r["median_abs_diff_bpm"] is not None]
-    p = np.array([q for r in rows.values() for q in r.pop("pairs")], dtype=float).reshape(-1, 5)
+    p = np.array([q for r in rows.values() for q in r["pairs"]], dtype=float).reshape(-1, 5)
     live_err, off_err, rel = np.abs(p[:, 0] - p[:, 2]), np.abs(p[:, 1] - p[:, 2]), p[:, 3] > 0
     allpairs = {"median_of_medians_bpm": round(float(np.median(med)), 2) if med else None,
                 "pooled_median_abs_diff_bpm": round(float(np.median(np.abs(p[:, 0] - p[:, 1]))), 2),
@@ -104,6 +104,9 @@ def main() -> None:
                 "live_reliable_within_5bpm": round(float(np.mean(live_err[rel] <= 5)), 3) if rel.any() else None,
                 "live_reliable_max_error_bpm": round(float(live_err[rel].max()), 2) if rel.any() else None,
                 "offline_reliable_share": round(float(np.mean(p[:, 4] > 0)), 3),
+                "offline_reliable_mae": round(float(off_err[p[:, 4] > 0].mean()), 2) if (p[:, 4] > 0).any() else None,
+                "offline_reliable_within_5bpm": round(float(np.mean(off_err[p[:, 4] > 0] <= 5)), 3) if (p[:, 4] > 0).any() else None,
+                "offline_reliable_max_error_bpm": round(float(off_err[p[:, 4] > 0].max()), 2) if (p[:, 4] > 0).any() else None,
                 "recordings": len(rows), "method": args.method}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"summary": allpairs, "recordings": rows}, indent=1) + "\n")
