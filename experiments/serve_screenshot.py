@@ -9,6 +9,7 @@ Needs chromium on PATH and the serve extra (`pip install -e '.[test,serve]'`).
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -18,12 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    out = ROOT / "docs" / "img" / "serve.png"
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "serve.png", help="PNG to write")
+    out = ap.parse_args().out.resolve()
     env = {**os.environ, "PSEUDOPULSE_SERVE_SCREENSHOT": str(out)}
     cmd = [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/test_serve.py"]
     code = subprocess.run(cmd, cwd=ROOT, env=env).returncode
     if code == 0 and out.is_file():
-        print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size / 1e3:.0f} kB)")
+        print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB)")
     return code
 
 
