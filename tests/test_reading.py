@@ -119,10 +119,13 @@ def test_skin_crop_is_never_reliable(pulsed):
     assert any("skin crop" in reason for reason in r.reasons())
 
 
-def test_reading_carries_the_signature_features(pulsed, pulse_free):
-    """The candidate features are computed by ``assess`` for every reading (the fit reads them from there): a
-    rendered blood-volume pulse changes green most and its rate survives trimming; a pulse-free face does not."""
-    f = read_stmap(extract_stmap(pulsed[1]), "pos").confidence.features
+def test_reading_carries_the_signature_features_when_asked(pulsed, pulse_free):
+    """The candidate features are computed by ``assess`` when asked (the fit reads them from there; the shipped map
+    uses none, so a plain reading skips them): a rendered blood-volume pulse changes green most and its rate survives
+    trimming; a pulse-free face does not."""
+    st = extract_stmap(pulsed[1])
+    assert np.isnan(read_stmap(st, "pos").confidence.features.colour_match)
+    f = read_stmap(st, "pos", candidates=True).confidence.features
     assert f.colour_match > 0.5 and f.trim_agreement == 1.0 and np.isnan(f.double_share)  # 2 x 96 bpm: above the band
-    g = read_stmap(extract_stmap(pulse_free[1]), "pos").confidence.features
+    g = read_stmap(extract_stmap(pulse_free[1]), "pos", candidates=True).confidence.features
     assert np.isfinite(g.colour_match) and g.colour_match < f.colour_match

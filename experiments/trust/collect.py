@@ -145,7 +145,7 @@ def collect_features(set_name: str, methods=("model", "pos")) -> list[dict]:
         for m in methods:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                r = read_stmap(st, m, model=None)
+                r = read_stmap(st, m, model=None, candidates=True)  # the candidate features too
             err = r.hr_bpm - truth if np.isfinite(truth) else float("nan")
             rows.append({"set": kind, "clip": clip, "subject": clip.split("/")[0], "method": m, "hr": float(r.hr_bpm),
                          "truth": float(truth), "err": float(err), "right": bool(np.isfinite(err) and abs(err) <= 5.0),

@@ -26,8 +26,8 @@ from pseudopulse.errors import PseudopulseError, SignalError
 from pseudopulse.methods.pos import pos
 from pseudopulse.predictors import Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform_times
-from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, MIN_ROI_PX,
-                                           SKIN_CROP_MAX_CONFIDENCE,
+from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, FEATURES,
+                                           MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
                                            Confidence, ReadingFeatures, colour_match, confidence_from_features,
                                            double_share, harmonic_ambiguity, trim_agreement, window_confidence)  # fmt: skip
 from pseudopulse.signal.postprocess import clean_wave
@@ -166,6 +166,9 @@ def _skin_rgb(stmap, t_s: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t_s, filled.timestamps_s, mean[:, c]) for c in range(3)], axis=1)
 
 
+SIGNATURE_FEATURES = {"colour_match", "double_share", "trim_agreement", "harmonic_ambiguity"}
+
+
 def signature_features(stmap, t_s: np.ndarray, wave: np.ndarray, track: HRTrack, hr_bpm: float) -> tuple[dict, dict]:
     """({name: (K,) per window at the track's rates}, {name: whole-reading value at ``hr_bpm``}) of the features
     that look at the shape of the evidence rather than its agreement: ``colour_match`` (skin colour change at the
@@ -197,7 +200,7 @@ class Assessment:
 
 def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: str, *, band_hz=DEFAULT_BAND_HZ,
            min_confidence: float = DEFAULT_THRESHOLD, window_s: float = 10.0, hop_s: float = 1.0,
-           wave_t_s: np.ndarray | None = None) -> Assessment:  # fmt: skip
+           wave_t_s: np.ndarray | None = None, candidates: bool = False) -> Assessment:  # fmt: skip
     """Confidence of the reading ``hr_bpm`` (bpm) that ``predictor_name`` made from ``wave`` (N,), its wave of
     ``stmap`` on the STMap's uniform grid at ``fs`` Hz (or at the times ``wave_t_s``, s, from which it is read onto
     that grid), and of every window of its HR track.
@@ -205,7 +208,9 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
     Each window is judged on its own evidence: the share of its band power at its rate, and the shares of the
     other estimators and of the skin ROIs whose own peak in that window lies within 5 bpm of it. The whole reading
     is judged on the same features measured at ``hr_bpm`` and averaged over the windows: for a clip of one window
-    the two are the same, which is what the confidence map was fitted on (10-s clips)."""
+    the two are the same, which is what the confidence map was fitted on (10-s clips). ``candidates``: also compute
+    the candidate features the map does not use (``signature_features``; for fitting a new map), which cost time
+    and memory over a whole recording."""
     t_s, grid_fs = _grid(stmap)
     if wave_t_s is not None:
         wave, fs = np.interp(t_s, np.asarray(wave_t_s, dtype=np.float64), np.asarray(wave, dtype=np.float64)), grid_fs
@@ -223,7 +228,9 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
     face = _window_face_share(valid, stmap.timestamps_s - stmap.timestamps_s[0], track)
     roi_px = float(stmap.meta.get("roi_px", float("nan")) or float("nan"))
     crop = stmap.meta.get("roi") == "full-frame"
-    sig_windows, sig_whole = signature_features(stmap, t_s, wave, track, hr_bpm)
+    sig_windows, sig_whole = {}, {}
+    if candidates or SIGNATURE_FEATURES & set(FEATURES):  # candidates for a refit; the shipped map reads none of them
+        sig_windows, sig_whole = signature_features(stmap, t_s, wave, track, hr_bpm)
     track_conf = window_confidence(track, estimator_agreement=_share_near(other_peaks, track.hr_bpm),
                                    roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face, roi_px=roi_px,
                                    skin_crop=crop, extra=sig_windows)  # fmt: skip
@@ -253,6 +260,7 @@ def read_stmap(
     window_s: float = 10.0,
     hop_s: float = 1.0,
     source: str = "",
+    candidates: bool = False,
 ) -> Reading:
     """The reading of ``stmap`` by ``predictor`` (a name, with ``model`` a model file for "model", or a
     ``Predictor``), with its track and confidences (see the module docstring). Raises ``SignalError`` for a video
@@ -260,7 +268,7 @@ def read_stmap(
     pred = resolve_predictor(predictor, model) if isinstance(predictor, str) else predictor
     check_colour(stmap, source)
     t_s, fs, wave, est = read_wave(stmap, pred, band_hz)
-    a = assess(stmap, wave, fs, est.hr_bpm, pred.name, band_hz=band_hz, min_confidence=min_confidence,
+    a = assess(stmap, wave, fs, est.hr_bpm, pred.name, band_hz=band_hz, min_confidence=min_confidence, candidates=candidates,
                window_s=window_s, hop_s=hop_s)  # fmt: skip
     return Reading(hr_bpm=float(est.hr_bpm), snr_db=float(est.snr_db), confidence=a.confidence, t_s=t_s, fs=fs,
                    wave=wave, clean_wave=est.wave, track=a.track, track_confidence=a.track_confidence,
