@@ -164,3 +164,23 @@ def test_benchmark_preprocess_cli_rejects_a_missing_video(tmp_path):
 
     r = CliRunner().invoke(app, ["benchmark", "preprocess", "--video", str(tmp_path / "nope.mp4"), "--out", str(tmp_path)])
     assert r.exit_code == 2 and "no such file" in r.output
+
+
+@pytest.mark.parametrize("n, hint", [(50, 50), (50, None), (5000, 100), (5000, 4900), (30, 200), (9000, 20000)])
+def test_columns_keep_every_frame_whatever_the_declared_count(n, hint):
+    """The per-frame columns hold every frame in order whether the container's frame count is right, too low, too
+    high or missing; a video that keeps its word is handed over without a second copy."""
+    from types import SimpleNamespace
+
+    from pseudopulse.stmap.extract import _Columns
+
+    cols = _Columns(2, frames_hint=hint)
+    for i in range(n):
+        st = None if i % 7 == 3 else SimpleNamespace(values=np.full((2, 3), i, np.float32), skin_mean=np.full(3, i),
+                                                      skin_corr=np.eye(3), skin_count=i)  # fmt: skip
+        cols.add(i / 30.0, st)
+    m = cols.to_stmap((1, 2), "rgb", {})
+    assert m.n_frames == n and np.allclose(m.timestamps_s, np.arange(n) / 30.0)
+    ok = np.arange(n) % 7 != 3
+    assert np.array_equal(m.valid, ok) and np.all(np.isnan(m.values[~ok]))
+    assert np.array_equal(m.values[ok, 0, 0], np.arange(n)[ok]) and np.array_equal(m.skin_count[ok], np.arange(n)[ok])

@@ -171,7 +171,7 @@ def extract_stmap_from_frames(
     (default: a fresh ``FaceMeshDetector``; closed afterwards only if created here)."""
     gy, gx = _check_params(roi, grid, colorspace, detect_every)
     frames = _as_frames(frames, fps, timestamps_s, source)
-    cols = _Columns(gy * gx)
+    cols = _Columns(gy * gx, frames_hint=frames_total)
     meta: dict = {"source": source, "roi": roi, "grid": [gy, gx], "code_version": _cache.STMAP_CODE_VERSION}
     rows = SkinRows(roi=roi, grid=(gy, gx), detect_every=detect_every, canonical_px=canonical_px, hold_s=hold_s,
                     mask_tau_s=mask_tau_s, detector=detector, source=source)  # fmt: skip
@@ -299,25 +299,32 @@ def _polygon_area(landmarks: np.ndarray) -> float:
 
 # ---------------------------------------------------------------------- helpers
 class _Columns:
-    """Per-frame arrays grown in fixed chunks (no Python object per frame: a long video costs its numbers only);
-    invalid frames (stats None) become NaN / 0 / False."""
+    """Per-frame arrays grown in chunks (no Python object per frame: a long video costs its numbers only);
+    invalid frames (stats None) become NaN / 0 / False. ``frames_hint``: the container's declared frame count; the
+    first chunk holds that many frames, so a video that keeps its word ends in one chunk that is handed over as it
+    is, with no second copy of the map at the end."""
 
-    CHUNK = 4096  # frames per chunk
+    CHUNK = 4096  # frames per chunk after the first
+    SLACK = 64  # frames beyond the hint in the first chunk (declared counts are often a few frames off)
 
-    def __init__(self, n_rois: int):
+    def __init__(self, n_rois: int, frames_hint: int | None = None):
         self.n_rois = n_rois
         self.chunks: list[dict] = []
         self.n = 0
+        self.first = int(frames_hint) + self.SLACK if frames_hint and frames_hint > 0 else self.CHUNK
+        self._filled = 0  # frames in the chunks before the last
 
     def _new_chunk(self) -> dict:
-        c = self.CHUNK
+        c = self.first if not self.chunks else self.CHUNK
         return {"t": np.empty(c, np.float64), "values": np.empty((c, self.n_rois, 3), np.float32),
                 "mean": np.empty((c, 3), np.float32), "corr": np.empty((c, 3, 3), np.float32),
                 "count": np.empty(c, np.int32), "valid": np.empty(c, bool)}  # fmt: skip
 
     def add(self, t_s: float, st) -> None:
-        j = self.n % self.CHUNK
-        if j == 0:
+        j = self.n - self._filled
+        if not self.chunks or j == len(self.chunks[-1]["t"]):
+            if self.chunks:
+                self._filled, j = self.n, 0
             self.chunks.append(self._new_chunk())
         c = self.chunks[-1]
         c["t"][j] = t_s
@@ -336,9 +343,12 @@ class _Columns:
         self.n += 1
 
     def _column(self, name: str) -> np.ndarray:
-        last = self.n - (len(self.chunks) - 1) * self.CHUNK
+        last = self.n - self._filled
         parts = [c[name] for c in self.chunks[:-1]] + [self.chunks[-1][name][:last]]
-        out = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+        if len(parts) == 1:  # the hint held: hand the chunk over (a copy only when most of it went unused)
+            out = parts[0] if 2 * last >= len(self.chunks[-1][name]) else parts[0].copy()
+        else:
+            out = np.concatenate(parts)
         for c in self.chunks:  # free as we go: peak stays near one copy
             c.pop(name)
         return out
