@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = sorted((REPO / "experiments").glob("*.py"))
+SCRIPTS = sorted([*(REPO / "experiments").glob("*.py"), *(REPO / "experiments" / "live").glob("*.py")])
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
