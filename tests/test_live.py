@@ -233,7 +233,8 @@ def test_parse_source_kinds():
     assert parse_source("-", raw_size=(4, 2), fps=30).format == "rawvideo"
     assert parse_source("clip.mp4").kind == "file"
     assert parse_source(2).target == "/dev/video2" or sys.platform != "linux"
-    assert camera_spec(0, platform="darwin", size=(640, 480)).options["video_size"] == "640x480"
+    mac = camera_spec(0, platform="darwin", size=(640, 480))
+    assert mac.options["video_size"] == "640x480" and mac.options["framerate"] == "30" and mac.target == "0:none"
     with pytest.raises(ValueError, match="name"):
         camera_spec(0, platform="win32")
     assert parse_size("640x480") == (640, 480)

@@ -86,8 +86,9 @@ def camera_spec(camera: str | int, *, size: tuple[int, int] | None = None, fps: 
     if platform.startswith("linux"):
         device = f"/dev/video{text}" if text.isdigit() else text
         return SourceSpec("camera", device, "v4l2", options, f"camera {text} ({device})")
-    if platform == "darwin":
-        return SourceSpec("camera", text if not text.isdigit() else f"{text}:none", "avfoundation", options, f"camera {text}")
+    if platform == "darwin":  # AVFoundation asks 29.97 fps by default, which most built-in cameras refuse
+        options.setdefault("framerate", "30")
+        return SourceSpec("camera", f"{text}:none", "avfoundation", options, f"camera {text}")  # video only
     if platform.startswith("win"):
         if text.isdigit():
             raise ValueError("on Windows give the camera's name (e.g. --camera \"Integrated Camera\"); list them with "
