@@ -417,3 +417,23 @@ def test_camera_errors_say_what_to_do(code, says):
 
     err = OSError(code, "device error")
     assert says in _open_message(camera_spec(0, platform="linux"), err)
+
+
+def test_benchmark_live_measures_a_short_session(clip, tmp_path):
+    """`pseudopulse benchmark live` end to end on a short clip: a realtime session gives CPU, latency and readings,
+    a short memory session its RSS marks; both files written."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("benchmark live reads /proc")
+    from typer.testing import CliRunner
+
+    from pseudopulse.cli import app
+
+    r = CliRunner().invoke(app, ["benchmark", "live", "--clip", str(clip), "--realtime", "12", "--minutes", "0.2",
+                                 "--method", "pos", "--out", str(tmp_path)])  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    res = json.loads((tmp_path / "live.json").read_text())
+    rt, mem = res["realtime"], res["memory"]
+    assert rt["readings"] >= 2 and 0 < rt["cpu_cores"] < 2.5 and 0 < rt["latency_p95_s"] < 5
+    assert rt["within_5bpm_share"] is None and res["size"] == [320, 240]  # a given clip: its rate is not known
+    assert mem["rss_mb_at_s"] and mem["peak_rss_mb"] > 50
+    assert "CPU use" in (tmp_path / "live.md").read_text()
