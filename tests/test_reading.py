@@ -129,3 +129,12 @@ def test_reading_carries_the_signature_features_when_asked(pulsed, pulse_free):
     assert f.colour_match > 0.5 and f.trim_agreement == 1.0 and np.isnan(f.double_share)  # 2 x 96 bpm: above the band
     g = read_stmap(extract_stmap(pulse_free[1]), "pos", candidates=True).confidence.features
     assert np.isfinite(g.colour_match) and g.colour_match < f.colour_match
+
+
+def test_a_method_reading_is_checked_against_the_model_too(pulsed):
+    """A training-free method's reading is checked against the other methods AND the shipped model (another kind of
+    estimator: it does not share their harmonic locks on slow pulses); the model's against the three methods."""
+    st = extract_stmap(pulsed[1])
+    assert set(read_stmap(st, "pos").estimator_bpm) == {"chrom", "2sr", "model"}
+    assert set(read_stmap(st, "model").estimator_bpm) == {"pos", "chrom", "2sr"}
+    assert abs(read_stmap(st, "pos").estimator_bpm["model"] - 96.0) < 3  # the clip's rate, read by the model

@@ -7,7 +7,8 @@
 2. an HR track of the same wave over sliding windows (``window_s`` long, ``hop_s`` apart; a Viterbi path through the
    window spectra, ``signal.track``);
 3. independent evidence from the same span: the rates the other estimators (``CONFIDENCE_ESTIMATORS``: POS, CHROM,
-   2SR) read, and the rate each skin ROI of the STMap reads on its own (POS per block), window by window;
+   2SR, and the shipped model for a training-free method's reading) read, and the rate each skin ROI of the STMap
+   reads on its own (POS per block), window by window;
 4. a confidence (``signal.confidence``: the estimated probability that a reading is within 5 bpm of a contact PPG)
    for the whole reading and for every window, ``reliable`` (confidence >= ``min_confidence``) and, when it is not,
    the reasons in plain words.
@@ -24,7 +25,7 @@ import numpy as np
 
 from pseudopulse.errors import PseudopulseError, SignalError
 from pseudopulse.methods.pos import pos
-from pseudopulse.predictors import Predictor, resolve_predictor
+from pseudopulse.predictors import MODEL, Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform_times
 from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, FEATURES,
                                            MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
@@ -118,19 +119,22 @@ def _wave_rate(wave: np.ndarray, fs: float, band_hz) -> float:
         return float("nan")
 
 
-def _other_waves(stmap, name: str, n: int) -> dict[str, np.ndarray]:
-    """{estimator: its wave on the STMap's uniform grid} for the estimators other than ``name``; one that refuses
+def _other_waves(stmap, name: str, t_s: np.ndarray) -> dict[str, np.ndarray]:
+    """{estimator: its wave on the STMap's uniform grid ``t_s`` (s)} for the estimators other than ``name``: the
+    ``CONFIDENCE_ESTIMATORS``, and for a training-free method's reading also the shipped model (an estimator of
+    another kind: where POS, CHROM and 2SR lock on the same harmonic of a slow pulse, it does not). One that refuses
     the span is left out (its absence lowers the agreement share's support)."""
     out = {}
-    for other in CONFIDENCE_ESTIMATORS:
+    for other in CONFIDENCE_ESTIMATORS + (() if name == MODEL else (MODEL,)):
         if other == name:
             continue
         try:
-            _, w = resolve_predictor(other).uniform_wave(stmap)
+            t, w = resolve_predictor(other).uniform_wave(stmap)
         except PseudopulseError:
             continue
-        if len(w) == n:
-            out[other] = w
+        if len(w) != len(t_s) or not np.allclose(t, t_s):  # the model's own rate: read onto the method's grid
+            w = np.interp(t_s, t, w)
+        out[other] = w
     return out
 
 
@@ -217,7 +221,7 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
     if len(t_s) != len(wave):
         raise SignalError(f"assess: the wave has {len(wave)} samples but the STMap's grid has {len(t_s)}")
     track_kw = dict(fs=fs, window_s=window_s, hop_s=hop_s, band_hz=band_hz)
-    others = _other_waves(stmap, predictor_name, len(wave))
+    others = _other_waves(stmap, predictor_name, t_s)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a band narrowed for a low frame rate is reported once, by estimate_hr
         track = hr_track(wave, tracked=True, **track_kw)
