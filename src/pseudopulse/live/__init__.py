@@ -14,7 +14,6 @@ that arrive while the pipeline is busy wait in a short queue; when it is full th
 from __future__ import annotations
 
 import queue
-import threading
 import time
 import warnings
 from collections import deque
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from pseudopulse.io import Frame
+from pseudopulse.io.handoff import END, Prefetch
 from pseudopulse.io.live import DEFAULT_RECONNECT_S, LiveSource, parse_source
 from pseudopulse.predictors import MODEL, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ
@@ -66,8 +66,8 @@ def stream(
     as for ``pseudopulse.predict``. ``fps`` (Hz) times frames without timestamps (arrays, raw stdin, frame
     folders). ``raw_size`` (w, h px) with ``"-"``: raw RGB24 frames. ``reconnect_s``: how long a dropped network
     stream is retried. ``loop``: a file starts again at its end. ``duration_s``: stop after this many seconds of
-stream time (None: when the source ends). ``on_event(message)``: what happens to the source (drops, reconnects, stalls); default:
-    ``warnings.warn``. Raises ``PseudopulseError`` subclasses (one-line messages) for a source that cannot be
+    stream time (None: when the source ends). ``on_event(message)``: what happens to the source (drops, reconnects,
+    stalls); default: ``warnings.warn``. Raises ``PseudopulseError`` subclasses (one-line messages) for a source that cannot be
     opened or read."""
     predictor = resolve_predictor(method, model)
     on_event = on_event or (lambda message: warnings.warn(message, stacklevel=2))
@@ -113,50 +113,29 @@ def _run(live, predictor, *, label, drops, roi, window_s, hop_s, min_confidence,
 
 
 class _Feed:
-    """The source read in a background thread into a bounded queue (drop-oldest for live sources)."""
-
-    _END = object()
+    """The source read in a background thread (``io.handoff.Prefetch``; drop-oldest for live sources), its stalls
+    reported, and the arrival time of each frame kept until the pipeline's row for it comes out."""
 
     def __init__(self, live: Iterable, *, drops: bool, on_event, label: str):
-        self.live, self.drops, self.on_event, self.label = live, drops, on_event, label
-        self.q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES if drops else 8)
-        self.stop = threading.Event()
-        self.dropped = 0
+        self.on_event, self.label = on_event, label
+        self.prefetch = Prefetch(live, QUEUE_FRAMES if drops else 8, drop_oldest=drops, on_drop=self._dropped,
+                                 name="pseudopulse-live-source")  # fmt: skip
         self._arrivals: deque = deque()  # (index, arrival) of frames handed to the pipeline, in order
-        self.thread = threading.Thread(target=self._produce, name="pseudopulse-live-source", daemon=True)
-        self.thread.start()
 
-    def _produce(self) -> None:
-        try:
-            for item in self.live:
-                if self.stop.is_set():
-                    return
-                self._put(item)
-            self._put(self._END)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
-            self._put(e)
+    @property
+    def dropped(self) -> int:
+        return self.prefetch.dropped
 
-    def _put(self, item) -> None:
-        while not self.stop.is_set():
-            try:
-                self.q.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                if self.drops and item is not self._END and not isinstance(item, BaseException):
-                    try:
-                        self.q.get_nowait()  # drop the oldest frame: the newest matters for a live reading
-                        self.dropped += 1
-                        if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
-                            self.on_event(f"{self.label}: {self.dropped} frame(s) dropped so far (the pipeline "
-                                          "is slower than the source; try a smaller frame or --method pos)")  # fmt: skip
-                    except queue.Empty:
-                        pass
+    def _dropped(self, n: int) -> None:
+        if n in (1, 10, 100) or n % 1000 == 0:
+            self.on_event(f"{self.label}: {n} frame(s) dropped so far (the pipeline is slower than the source; try a "
+                          "smaller frame or --method pos)")  # fmt: skip
 
     def frames(self) -> Iterator[Frame]:
         stalled = False
         while True:
             try:
-                item = self.q.get(timeout=STALL_S)
+                item = self.prefetch.get(timeout_s=STALL_S)
             except queue.Empty:
                 if not stalled:
                     self.on_event(f"{self.label}: no frame for {STALL_S:g} s (the source stalled); waiting")
@@ -165,10 +144,8 @@ class _Feed:
             if stalled:
                 self.on_event(f"{self.label}: frames are coming again")
                 stalled = False
-            if item is self._END:
+            if item is END:
                 return
-            if isinstance(item, BaseException):
-                raise item
             fr, arrival = item
             self._arrivals.append((fr.index, arrival))
             yield fr
@@ -180,5 +157,4 @@ class _Feed:
         return self._arrivals[0][1] if self._arrivals and self._arrivals[0][0] == index else time.monotonic()
 
     def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
+        self.prefetch.close()

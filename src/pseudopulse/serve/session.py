@@ -26,6 +26,7 @@ import numpy as np
 
 from pseudopulse.errors import PseudopulseError, VideoError
 from pseudopulse.io import Frame
+from pseudopulse.io.handoff import put_dropping_oldest
 from pseudopulse.io.video import _one_line
 from pseudopulse.serve import json_floats
 
@@ -73,27 +74,13 @@ class LiveSession:
 
     def put(self, data: bytes) -> None:
         """Queue one frame message; drops the oldest waiting frame when the pipeline is behind."""
-        self.dropped += self._put_newest(data)
+        self.dropped += put_dropping_oldest(self.q, data)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the worker (it finishes the frame in hand) and wait up to ``timeout_s`` s for it."""
-        self._put_newest(_STOP)
+        put_dropping_oldest(self.q, _STOP)
         if self.thread.is_alive():
             self.thread.join(timeout=timeout_s)
-
-    def _put_newest(self, item) -> int:
-        """Queue ``item``, dropping the oldest waiting items to make room; how many were dropped."""
-        dropped = 0
-        while True:
-            try:
-                self.q.put_nowait(item)
-                return dropped
-            except queue.Full:
-                try:
-                    self.q.get_nowait()
-                    dropped += 1
-                except queue.Empty:
-                    pass
 
     # ------------------------------------------------------------------ the worker thread
     def _frames(self) -> Iterator[Frame]:

@@ -11,8 +11,6 @@ as skin (pre-cropped skin videos). Frames without usable face geometry get ``val
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
 import warnings
 from collections import deque
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 from pseudopulse.errors import FaceError, VideoError
 from pseudopulse.face.roi import FaceSkinSampler, SmoothedSkinMask, full_frame_stats, rgb_to_yuv
 from pseudopulse.io import Frame, open_video
+from pseudopulse.io.handoff import Prefetch
 from pseudopulse.io.video import ReadLoss
 from pseudopulse.stmap import cache as _cache
 from pseudopulse.stmap.types import STMap
@@ -97,7 +96,7 @@ def extract_stmap(
             return hit
         _cache.discard(entry)  # absent or damaged: rebuild
     with open_video(path, fps=fps, timestamps_s=timestamps_s) as reader:
-        frames = _prefetch(reader, depth=2 * int(detect_every) + 2)
+        frames = Prefetch(reader, depth=2 * int(detect_every) + 2, name="pseudopulse-decode")
         try:
             stmap = extract_stmap_from_frames(
                 frames, roi=roi, grid=grid, colorspace=colorspace, detect_every=detect_every, progress=progress,
@@ -404,45 +403,3 @@ def _as_frames(frames, fps, timestamps_s, source) -> Iterator[Frame]:
         else:
             raise VideoError(f"{source}: frames given as arrays need fps= (Hz) or timestamps_s= to time them")
         yield Frame(np.ascontiguousarray(arr), t, i)
-
-
-_DONE = object()
-
-
-def _prefetch(iterable: Iterable, depth: int = 16) -> Iterator:
-    """Iterate ``iterable`` in a background thread (PyAV decodes without the GIL), ``depth`` items ahead.
-    Exceptions (and warnings' side effects) of the producer surface in the consumer."""
-    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce():
-        try:
-            for item in iterable:
-                if not put(item):
-                    return
-            put(_DONE)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
-            put(e)
-
-    th = threading.Thread(target=produce, name="pseudopulse-decode", daemon=True)
-    th.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        th.join(timeout=5)
