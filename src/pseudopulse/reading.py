@@ -64,13 +64,19 @@ class Reading:
         return unreliable_reasons(self.confidence, self.hr_bpm, self.estimator_bpm, self.track)
 
 
-def read_wave(stmap, predictor: Predictor, band_hz=DEFAULT_BAND_HZ) -> tuple[np.ndarray, float, np.ndarray, HREstimate]:
-    """(t_s (N,), fs Hz, raw wave (N,), its ``estimate_hr``): the predictor's wave on its uniform grid and the one
-    read-out. Raises ``SignalError`` where the predictor or the read-out refuses the recording."""
+def predictor_wave(stmap, predictor: Predictor) -> tuple[np.ndarray, float, np.ndarray]:
+    """(t_s (N,), fs Hz, raw wave (N,)): the predictor's wave on its uniform grid. Raises ``SignalError`` where the
+    predictor gives no wave a rate can be read from."""
     t_s, wave = predictor.uniform_wave(stmap)
     if len(t_s) < 2 or t_s[-1] <= t_s[0]:
         raise SignalError(f"predictor {predictor.name!r} returned {len(t_s)} grid sample(s); a heart rate needs a wave")
-    fs = (len(t_s) - 1) / float(t_s[-1] - t_s[0])
+    return t_s, (len(t_s) - 1) / float(t_s[-1] - t_s[0]), wave
+
+
+def read_wave(stmap, predictor: Predictor, band_hz=DEFAULT_BAND_HZ) -> tuple[np.ndarray, float, np.ndarray, HREstimate]:
+    """(t_s (N,), fs Hz, raw wave (N,), its ``estimate_hr``): the predictor's wave on its uniform grid and the one
+    read-out. Raises ``SignalError`` where the predictor or the read-out refuses the recording."""
+    t_s, fs, wave = predictor_wave(stmap, predictor)
     return t_s, fs, wave, estimate_hr(wave, fs, band_hz)
 
 

@@ -44,11 +44,10 @@ def live(
     duration: Optional[float] = typer.Option(None, "--duration", min=1.0, help="Stop after this many seconds of stream time (s)."),
 ):
     """Show the heart rate (bpm) of SOURCE as it happens, with its confidence, every --hop seconds."""
-    from pseudopulse.io.live import PACES, parse_size
     from pseudopulse.live import stream
 
-    opts = _checked(pace=pace, paces=PACES, fps=fps, band=band, roi=roi, raw_size=raw_size, camera_size=camera_size,
-                    parse_size=parse_size, source=source, camera=camera, loop=loop)  # fmt: skip
+    sizes = _checked(source=source, camera=camera, pace=pace, loop=loop, fps=fps, band=band, roi=roi,
+                     raw_size=raw_size, camera_size=camera_size, input_format=input_format)  # fmt: skip
     check_output_folder(record, "--record")
     label = f"camera {camera}" if camera is not None else str(source)
     view = _JsonLines() if jsonl else _LiveView(label, min_confidence) if console.is_terminal else _PlainLines()
@@ -62,7 +61,7 @@ def live(
     try:
         updates = stream(source, method, model=model, camera=camera, pace=pace, roi=roi, window_s=window, hop_s=hop,
                          min_confidence=min_confidence, band_hz=tuple(band), fps=fps, input_format=input_format,
-                         raw_size=opts["raw_size"], camera_size=opts["camera_size"], reconnect_s=reconnect,
+                         raw_size=sizes["raw_size"], camera_size=sizes["camera_size"], reconnect_s=reconnect,
                          loop=loop, duration_s=duration, on_event=view.event)  # fmt: skip
         with view:
             for update in updates:
@@ -80,33 +79,35 @@ def live(
             err_console.print(f"kept {recorder.n_updates} updates in {path.parent} ({ended})", highlight=False)
 
 
-def _checked(*, pace, paces, fps, band, roi, raw_size, camera_size, parse_size, source, camera, loop=False) -> dict:
-    """Option values checked before anything is opened (SignalError/VideoError: one line, exit 2)."""
+def _checked(*, source, camera, pace, loop, fps, band, roi, raw_size, camera_size, input_format) -> dict:
+    """Option values checked before anything is opened: {"raw_size", "camera_size"} as (w, h) px or None. What the
+    source is (``io.live.parse_source``) decides the rest; every refusal is a VideoError or SignalError (one line,
+    exit 2)."""
     from pseudopulse.cli.common import check_predict_options
     from pseudopulse.errors import VideoError
+    from pseudopulse.io.live import PACES, parse_size, parse_source
 
-    if pace not in paces:
-        raise VideoError(f"--pace {pace}: must be one of {', '.join(paces)}")
-    if source is None and camera is None:
-        raise VideoError("no source: give a video file, a stream URL, - for standard input, or --camera N")
-    if loop and (source in (None, "-") or "://" in str(source)):
-        raise VideoError("--loop repeats a video file; a camera, a stream or standard input cannot be repeated")
+    if pace not in PACES:
+        raise VideoError(f"--pace {pace}: must be one of {', '.join(PACES)}")
     if source is not None and camera is not None:
         raise VideoError(f"give either a source ({source}) or --camera {camera}, not both")
     check_predict_options(source or "camera", fps=fps, band=band, roi=roi)
-    out = {}
+    sizes = {}
     for name, text in (("raw_size", raw_size), ("camera_size", camera_size)):
         try:
-            out[name] = parse_size(text)
+            sizes[name] = parse_size(text)
         except ValueError as e:
             raise VideoError(f"--{name.replace('_', '-')}: {e}") from None
-    if out["raw_size"] is not None and source != "-":
-        raise VideoError("--raw-size describes raw frames on standard input: give - as the source")
-    if out["raw_size"] is not None and not fps:
-        raise VideoError("--raw-size needs --fps (Hz) to time the raw frames")
-    if source not in (None, "-") and "://" not in source and not Path(source).exists():
+    try:
+        spec = parse_source(source, camera=camera, input_format=input_format, raw_size=sizes["raw_size"], fps=fps,
+                            camera_size=sizes["camera_size"])  # fmt: skip
+    except ValueError as e:
+        raise VideoError(str(e)) from None
+    if loop and spec.kind != "file":
+        raise VideoError("--loop repeats a video file; a camera, a stream or standard input cannot be repeated")
+    if spec.kind == "file" and not Path(source).exists():
         raise VideoError(f"{source}: no such file or folder")
-    return out
+    return sizes
 
 
 def _num(x, fmt: str, none: str = "—") -> str:

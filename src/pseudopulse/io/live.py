@@ -106,12 +106,14 @@ def parse_source(source: str | Path | int | None = None, *, camera: str | int | 
     if camera is not None or isinstance(source, int):
         return camera_spec(camera if camera is not None else source, size=camera_size, fps=fps)
     if source is None:
-        raise ValueError("give a video file, a stream URL, '-' for standard input, or --camera N")
+        raise ValueError("no source: give a video file, a stream URL, - for standard input, or --camera N")
     text = str(source)
+    if raw_size is not None and text != "-":
+        raise ValueError("--raw-size describes raw frames on standard input: give - as the source")
     if text == "-":
         if raw_size is not None:
             if not fps:
-                raise ValueError("raw frames on standard input need --fps (Hz) to time them")
+                raise ValueError("--raw-size needs --fps (Hz) to time the raw frames")
             opts = {"video_size": f"{raw_size[0]}x{raw_size[1]}", "pixel_format": "rgb24", "framerate": f"{fps:g}"}
             return SourceSpec("stdin", "-", "rawvideo", opts, "standard input", fps=float(fps))
         return SourceSpec("stdin", "-", input_format, {}, "standard input", fps=fps)
@@ -175,7 +177,7 @@ class LiveSource:
 
     # ------------------------------------------------------------------ camera, network, stdin
     def _container_frames(self):
-        clock = _StreamClock(self.clock, self.spec.fps)
+        clock = _StreamClock(self.spec.fps)
         dropped_at = None
         while True:
             try:
@@ -230,8 +232,8 @@ class _StreamClock:
     """Frame times (s from the first frame) from stream timestamps, kept strictly increasing: a frame without a
     timestamp, one that goes backwards, or the first after a reconnect continues on the wall clock."""
 
-    def __init__(self, clock: Callable[[], float], fps: float | None):
-        self.clock, self.fps = clock, fps
+    def __init__(self, fps: float | None):
+        self.fps = fps
         self.t0_stream: float | None = None  # stream time that maps to t0_out
         self.t0_out = 0.0
         self.last: float | None = None

@@ -3,7 +3,7 @@
 Rows (one per frame: time in s, the frame's ``BlockStats`` or None without a face) go into a ring buffer that
 holds the last ``window_s + context_s`` seconds, so memory stays flat however long the stream runs. Every ``hop_s``
 seconds of stream time the newest ``window_s`` seconds are read as offline reads a recording: the predictor's wave
-over the whole ring and its one clean-up (``reading.read_wave``: detrend + band-pass), so the window is not read at
+over the whole ring and its one clean-up (``reading.predictor_wave``, ``signal.clean_wave``: detrend + band-pass), so the window is not read at
 the filters' and the network's edges, then the spectrum of the window's part; its confidence comes from the same
 evidence (``reading.assess`` on the window: its spectral peak share, the independent estimators and the skin ROIs),
 which the confidence map was fitted on (10-s clips). The rate shown is the causal Viterbi tracker of the offline HR
@@ -23,8 +23,8 @@ import numpy as np
 
 from pseudopulse.errors import PseudopulseError
 from pseudopulse.predictors import Predictor
-from pseudopulse.reading import assess, check_colour, read_wave, unreliable_reasons
-from pseudopulse.signal import DEFAULT_BAND_HZ
+from pseudopulse.reading import assess, check_colour, predictor_wave, unreliable_reasons
+from pseudopulse.signal import DEFAULT_BAND_HZ, clean_wave
 from pseudopulse.signal.confidence import DEFAULT_THRESHOLD
 from pseudopulse.signal.track import OnlineTrack, hr_track
 from pseudopulse.stmap.types import MAX_FACE_GAP_S, STMap
@@ -105,10 +105,6 @@ class _Ring:
             self.rows.popleft()
 
     @property
-    def first_t(self) -> float:
-        return self.rows[0][0]
-
-    @property
     def last_t(self) -> float:
         return self.rows[-1][0]
 
@@ -141,8 +137,7 @@ class WindowEngine:
         self.tracker = OnlineTrack(hop_s=self.hop_s)
         self.frames = 0
         self.frames_dropped = 0
-        self._start_t: float | None = None  # stream time the current run of frames started
-        self._next_t: float | None = None  # stream time of the next update
+        self._next_t: float | None = None  # stream time of the next update (None: a run of frames starts)
         self._restart_reason = ""
 
     def push(self, t_s: float, stats, arrival_s: float, *, roi_px: float = float("nan")) -> Update | None:
@@ -155,10 +150,10 @@ class WindowEngine:
                                     "again")  # fmt: skip
             self.ring.clear()
             self.tracker.reset()
-            self._start_t = None
+            self._next_t = None
         self.ring.add(float(t_s), stats, float(arrival_s))
-        if self._start_t is None:
-            self._start_t, self._next_t = float(t_s), float(t_s) + self.hop_s
+        if self._next_t is None:
+            self._next_t = float(t_s) + self.hop_s
         if t_s + 1e-9 < self._next_t:
             return None
         skipped = np.floor((t_s - self._next_t) / self.hop_s)  # behind by whole hops: skip them, keep the phase
@@ -199,9 +194,9 @@ class WindowEngine:
             ring, first = window, 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a band narrowed for a low frame rate: the update's rate says it
-            t_s, fs, _, est = read_wave(ring, self.predictor, self.band_hz)
+            t_s, fs, raw = predictor_wave(ring, self.predictor)
             part = t_s >= window.timestamps_s[0] - 0.5 / fs
-            t_s, wave = t_s[part], est.wave[part]
+            t_s, wave = t_s[part], clean_wave(raw, fs, self.band_hz)[part]
             own = hr_track(wave, fs=fs, window_s=self.window_s, hop_s=self.hop_s, band_hz=self.band_hz, clean=False)
             hr = self.tracker.step(own.spectra[-1], own.freqs_bpm)
             a = assess(window, wave, fs, hr, self.predictor.name, band_hz=self.band_hz, wave_t_s=t_s,
