@@ -7,7 +7,8 @@ import pytest
 from pseudopulse.signal import estimate_hr
 from pseudopulse.signal.confidence import (
     CONFIDENCE_MEANING, DEFAULT_THRESHOLD, PBV_SIGNATURE, colour_match, confidence_from_features, double_share,
-    estimator_agreement, hrv_quality, reading_features, trim_agreement, window_confidence,
+    estimator_agreement, hrv_quality, reading_features, roi_coherence, trim_agreement, window_confidence,
+    window_phasors,
 )
 from pseudopulse.signal.track import hr_track
 
@@ -126,3 +127,29 @@ def test_double_share_and_trim_agreement():
     assert np.isnan(double_share(lone, 150.0)[0])  # twice 150 bpm is above the band
     assert trim_agreement(np.sin(2 * np.pi * 1.0 * t), lone, 60.0)[0] == 1.0
     assert trim_agreement(np.sin(2 * np.pi * 1.0 * t), lone, 120.0)[0] == 0.0
+
+
+def _coherence(waves, track, rate_bpm):
+    rates = np.full((track.n_windows, 1), rate_bpm)
+    c = np.stack([window_phasors(w, track, rates)[:, 0] for w in waves])  # (R, K)
+    return roi_coherence(c.sum(axis=0), np.abs(c).sum(axis=0))
+
+
+def test_roi_coherence_tells_one_pulse_under_the_skin_from_unrelated_blocks():
+    rng = np.random.default_rng(7)
+    t = np.arange(600) / FS  # 20 s: 11 windows of 10 s, 1-s hop
+    track = hr_track(np.sin(2 * np.pi * 1.2 * t), fs=FS, window_s=10.0)
+    # 25 blocks pulsing at 72 bpm with small delays (pulse transit) and their own noise, as scaled as a real face's
+    delays = rng.uniform(0, 0.05, 25)
+    pulsing = [rng.uniform(0.5, 2) * (np.sin(2 * np.pi * 1.2 * (t - d)) + 0.8 * rng.standard_normal(len(t))) for d in delays]
+    # 25 blocks with a 72-bpm component of random phase each (e.g. motion, one side of the face against the other)
+    unrelated = [np.sin(2 * np.pi * 1.2 * t + rng.uniform(0, 2 * np.pi)) + 0.8 * rng.standard_normal(len(t))
+                 for _ in range(25)]  # fmt: skip
+    coh_pulse, coh_free = _coherence(pulsing, track, 72.0), _coherence(unrelated, track, 72.0)
+    assert coh_pulse.shape == coh_free.shape == (track.n_windows,)
+    assert np.all(coh_pulse > 0.9) and np.all(coh_free < 0.5)
+    # the scale of a block does not matter (each window is z-scored), and a time shift of all blocks does not either
+    assert np.allclose(_coherence([3.0 * w for w in pulsing], track, 72.0), coh_pulse)
+    assert np.allclose(_coherence([np.roll(w, 7) for w in pulsing], track, 72.0)[1:-1], coh_pulse[1:-1], atol=0.05)
+    # nothing readable: no support
+    assert np.isnan(roi_coherence(np.zeros(3, complex), np.zeros(3))).all()

@@ -138,3 +138,12 @@ def test_a_method_reading_is_checked_against_the_model_too(pulsed):
     assert set(read_stmap(st, "pos").estimator_bpm) == {"chrom", "2sr", "model"}
     assert set(read_stmap(st, "model").estimator_bpm) == {"pos", "chrom", "2sr"}
     assert abs(read_stmap(st, "pos").estimator_bpm["model"] - 96.0) < 3  # the clip's rate, read by the model
+
+
+def test_skin_blocks_pulse_in_phase_only_with_a_pulse(pulsed, pulse_free):
+    """``roi_coherence`` is measured on every reading (it comes from the ROI waves ``roi_agreement`` reads anyway):
+    high for a rendered pulse under the skin, low for a pulse-free face with motion and light changes; the same
+    feature per window feeds the HR track's confidence."""
+    f = read_stmap(extract_stmap(pulsed[1]), "model").confidence.features
+    g = read_stmap(extract_stmap(pulse_free[1]), "model").confidence.features
+    assert f.roi_coherence > 0.8 and g.roi_coherence < 0.6

@@ -1,20 +1,24 @@
 """Experiment (c): which label-free features separate right (|error| <= 5 bpm) from wrong readings, and how well a
 logistic map of a feature set does out of subject, with the abstention threshold the declared rule picks.
 
-    nice -n 10 .venv/bin/python -m experiments.trust.confidence_eval [--sets A B ...]
+    nice -n 10 .venv/bin/python -m experiments.trust.confidence_eval [--sets A F G ...]
 
-Reads /tmp/trust_work/features_{ubfc,synth,fresh,bias}.pkl (``collect.py features``): the PRODUCT's readings and
-features (``reading.read_stmap`` -> ``reading.assess``), so what is fitted here is applied to exactly what the
+Reads /tmp/trust_work/features_{ubfc,synth,fresh,fresh2,bias}.pkl (``collect.py features``): the PRODUCT's readings
+and features (``reading.read_stmap`` -> ``reading.assess``), so what is fitted here is applied to exactly what the
 product computes; the standardisation is the product's (``signal.confidence.standardised``) and the caps too
 (``apply_caps``). Rows: the model's reading of each clip. A pulse-free generated clip has no right answer: its label
 is "wrong" (it must abstain).
 
-Per feature set (``FEATURE_SETS``; the sets, the threshold rule and the ship rule were declared in
-experiments/LOG.md, eleventh round, before scoring):
-- LOSO: for each UBFC subject, a map fitted on the 48 generated clips + the other 10 subjects scores its clips;
+Protocol of the twelfth round (experiments/LOG.md, declared before scoring; the eleventh round's sets B-E were scored
+with 48 generated clips and guards of 22/24):
+- generated fit data = the fitting suite (48) + the seed-23 suite (36; ``common.FRESH``): 84 clips, 48 pulse-free;
+- LOSO: for each UBFC subject, a map fitted on the generated clips + the other 10 subjects scores its clips;
 - the rule's threshold: the lowest of ``GRID`` at which LOSO-reliable clips are >= 95 % within 5 bpm;
-- generated clips scored leave-one-clip-out (fitted on UBFC + the other 47);
-- the fresh suite (``common.FRESH``) and the skin crops scored by the map fitted on all 111 clips.
+- generated clips scored leave-one-clip-out (fitted on UBFC + the other 83);
+- FRESH2 (``common.FRESH2``, never fitted) and the skin crops scored by the map fitted on all 147 clips;
+- guards: >= 95 % of the generated pulse-free clips abstain (LOGO), >= 23/24 of FRESH2's pulse-free clips abstain,
+  no reliable reading > 10 bpm off on UBFC, generated pulsed / low-rate, FRESH2 low-rate and the skin crops.
+The shipped constants are scored on the same sets beside them (row "shipped").
 Writes experiments/trust/results/feature_sets.{json,md} and prints the table.
 """
 
@@ -32,8 +36,8 @@ from experiments.trust import common  # noqa: E402
 from pseudopulse.signal.confidence import apply_caps, standardised  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
-SIGNALS = ("peak_share", "autocorr", "track_agreement", "estimator_agreement", "roi_agreement", "colour_match",
-           "double_share", "harmonic_ambiguity", "trim_agreement")  # fmt: skip
+SIGNALS = ("peak_share", "autocorr", "track_agreement", "estimator_agreement", "roi_agreement", "roi_coherence",
+           "colour_match", "double_share", "harmonic_ambiguity", "trim_agreement")  # fmt: skip
 BASE = ("peak_share", "estimator_agreement", "roi_agreement")
 FEATURE_SETS = {
     "A": BASE,
@@ -41,7 +45,11 @@ FEATURE_SETS = {
     "C": BASE + ("double_share", "harmonic_ambiguity"),
     "D": BASE + ("trim_agreement",),
     "E": BASE + ("colour_match", "double_share", "harmonic_ambiguity", "trim_agreement"),
+    "F": BASE + ("roi_coherence",),
+    "G": ("peak_share", "estimator_agreement", "roi_coherence"),
 }
+PULSE_FREE_ABSTAIN = 0.95  # guard (i): share of the generated pulse-free clips (LOGO) that must abstain
+FRESH_FREE_ABSTAIN = 23  # guard (iii): of FRESH2's 24 pulse-free clips
 FIT_FEATURES = BASE
 GRID = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.50 .. 0.95
 RULE_WITHIN5 = 0.95
@@ -166,50 +174,84 @@ def score_set(names, data) -> dict:
     tt = GRID[-1] if t is None else t
     res["at_threshold"] = {"ubfc_loso": kept(c_loso, ubfc, tt)}
     for kind in ("pulse_free", "pulsed", "low_rate"):
-        idx = [i for i, r in enumerate(synth) if r["set"] == f"synth-{kind}"]
+        idx = [i for i, r in enumerate(synth) if r["set"].split("-", 1)[1] == kind]
         res["at_threshold"][f"generated_{kind}_logo"] = kept(c_gen[idx], [synth[i] for i in idx], tt)
-    for name in ("fresh", "bias"):
-        for kind in sorted({r["set"] for r in data.get(name, [])}):
-            rows = [r for r in data[name] if r["set"] == kind]
-            res["at_threshold"][kind] = kept(confidence(w_all, rows, names), rows, tt)
-    a = res["at_threshold"]
-    free = a["generated_pulse_free_logo"]
-    fresh_free = a.get("fresh-pulse_free")
-    over10 = sum(v["over10"] for k, v in a.items() if "pulse_free" not in k)
-    res["guards"] = {"pulse_free_logo_abstain": free["n"] - free["reliable"],
-                     "fresh_pulse_free_abstain": None if fresh_free is None else fresh_free["n"] - fresh_free["reliable"],
-                     "reliable_over10": over10}  # fmt: skip
-    res["passes"] = bool(t is not None and free["n"] - free["reliable"] >= 22 and over10 == 0
-                         and (fresh_free is None or fresh_free["n"] - fresh_free["reliable"] >= 22))  # fmt: skip
+    score_unfitted(res, data, lambda rows: confidence(w_all, rows, names), tt)
+    res["passes"] = passes(res, t)
     res["per_clip_ubfc"] = [{"clip": r["clip"], "err": round(r["err"], 2), "conf_loso": round(float(c), 3)}
                             for r, c in zip(ubfc, c_loso)]  # fmt: skip
     return res
 
 
+def score_unfitted(res: dict, data: dict, conf_of, t: float) -> None:
+    """FRESH2 and the skin crops under ``conf_of`` at threshold ``t``, then the guards' counts."""
+    for name in ("fresh2", "bias"):
+        for kind in sorted({r["set"] for r in data.get(name, [])}):
+            rows = [r for r in data[name] if r["set"] == kind]
+            res["at_threshold"][kind] = kept(conf_of(rows), rows, t)
+    a = res["at_threshold"]
+    free = a.get("generated_pulse_free_logo")
+    fresh_free = a.get("freshB-pulse_free")
+    over10 = sum(v["over10"] for k, v in a.items() if "pulse_free" not in k)
+    res["guards"] = {"pulse_free_logo_abstain": None if free is None else free["n"] - free["reliable"],
+                     "pulse_free_logo_n": None if free is None else free["n"],
+                     "fresh_pulse_free_abstain": None if fresh_free is None else fresh_free["n"] - fresh_free["reliable"],
+                     "reliable_over10": over10}  # fmt: skip
+
+
+def passes(res: dict, t) -> bool:
+    g = res["guards"]
+    return bool(t is not None and g["pulse_free_logo_abstain"] >= PULSE_FREE_ABSTAIN * g["pulse_free_logo_n"]
+                and g["reliable_over10"] == 0 and g["fresh_pulse_free_abstain"] is not None
+                and g["fresh_pulse_free_abstain"] >= FRESH_FREE_ABSTAIN)  # fmt: skip
+
+
+def score_shipped(data: dict) -> dict:
+    """The shipped constants at ``DEFAULT_THRESHOLD`` on the same sets (UBFC and generated: in-sample)."""
+    from pseudopulse.signal.confidence import DEFAULT_THRESHOLD, ReadingFeatures, confidence_from_features
+
+    def conf_of(rows):
+        return np.array([confidence_from_features(ReadingFeatures(**r["feat"])).value for r in rows])
+
+    ubfc, synth = data["ubfc"], data["synth"]
+    t = DEFAULT_THRESHOLD
+    res = {"features": ["shipped"], "threshold": t, "auroc_loso": round(auroc(conf_of(ubfc), [r["right"] for r in ubfc]), 3),
+           "at_threshold": {"ubfc_loso": kept(conf_of(ubfc), ubfc, t)}}  # fmt: skip
+    for kind in ("pulse_free", "pulsed", "low_rate"):
+        rows = [r for r in synth if r["set"].split("-", 1)[1] == kind]
+        res["at_threshold"][f"generated_{kind}_logo"] = kept(conf_of(rows), rows, t)
+    score_unfitted(res, data, conf_of, t)
+    res["passes"] = passes(res, t)
+    return res
+
+
 def to_markdown(results: dict) -> str:
-    lines = ["| set | features | rule threshold | LOSO AUROC | real clips reliable (LOSO) | within 5 | MAE reliable | "
-             "pulse-free abstain (LOGO) | fresh pulse-free abstain | generated low-rate reliable (max err) | "
-             "fresh low-rate reliable (max err) | skin crops reliable | reliable > 10 bpm off | passes guards |",
+    lines = ["| set | features | threshold | LOSO AUROC | real clips reliable (LOSO) | within 5 | MAE reliable | "
+             "generated pulse-free abstain (LOGO) | FRESH2 pulse-free abstain | generated low-rate reliable (max err) | "
+             "FRESH2 low-rate reliable (max err) | skin crops reliable | reliable > 10 bpm off | passes guards |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
     for k, r in results.items():
         a, g = r["at_threshold"], r["guards"]
         u = a["ubfc_loso"]
-        lr, fl, sk = a["generated_low_rate_logo"], a.get("fresh-low_rate"), a.get("skin-crops")
+        lr, fl, sk = a["generated_low_rate_logo"], a.get("freshB-low_rate"), a.get("skin-crops")
         fmt = lambda v: "—" if v is None else f"{v['reliable']}/{v['n']} ({v['max_err']})"  # noqa: E731
-        lines.append(f"| {k} | {', '.join(r['features'][3:]) or '(current three)'} | {r['threshold']} | {r['auroc_loso']} | "
+        feats = "shipped constants (in-sample)" if r["features"] == ["shipped"] else ", ".join(r["features"])
+        lines.append(f"| {k} | {feats} | {r['threshold']} | {r['auroc_loso']} | "
                      f"{u['reliable']}/{u['n']} ({100 * u['coverage']:.0f} %) | {u['within5']} | {u['mae']} | "
-                     f"{g['pulse_free_logo_abstain']}/24 | {g['fresh_pulse_free_abstain']}/24 | {fmt(lr)} | {fmt(fl)} | "
-                     f"{'—' if sk is None else sk['reliable']} | {g['reliable_over10']} | {r['passes']} |")  # fmt: skip
+                     f"{g['pulse_free_logo_abstain']}/{g['pulse_free_logo_n']} | {g['fresh_pulse_free_abstain']}/24 | "
+                     f"{fmt(lr)} | {fmt(fl)} | {'—' if sk is None else sk['reliable']} | {g['reliable_over10']} | "
+                     f"{r['passes']} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", nargs="+", default=list(FEATURE_SETS), choices=list(FEATURE_SETS))
+    ap.add_argument("--sets", nargs="+", default=["A", "F", "G"], choices=list(FEATURE_SETS))
     args = ap.parse_args()
-    data = {s: load(s) for s in ("ubfc", "synth", "fresh", "bias") if (common.WORK / f"features_{s}.pkl").exists()}
+    data = {s: load(s) for s in ("ubfc", "synth", "fresh", "fresh2", "bias") if (common.WORK / f"features_{s}.pkl").exists()}
+    data["synth"] = data["synth"] + data.pop("fresh", [])  # the generated fit data (twelfth round)
     ubfc, synth = data["ubfc"], data["synth"]
-    free = [r for r in synth if r["set"] == "synth-pulse_free"]
+    free = [r for r in synth if r["set"].endswith("pulse_free")]
     ub_right = [r for r in ubfc if r["right"]]
     col = lambda rows, s: [r["feat"][s] for r in rows]  # noqa: E731
     out = {"counts": {k: len(v) for k, v in data.items()} | {"ubfc_right": len(ub_right)},
@@ -218,6 +260,7 @@ def main():
                                                                  [True] * len(ub_right) + [False] * len(free)), 3)}
                      for s in SIGNALS}}  # fmt: skip
     out["sets"] = {k: score_set(FEATURE_SETS[k], data) for k in args.sets}
+    out["sets"]["shipped"] = score_shipped(data)
     OUT.mkdir(exist_ok=True)
     json.dump(out, open(OUT / "feature_sets.json", "w"), indent=1)
     md = to_markdown(out["sets"])

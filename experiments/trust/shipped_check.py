@@ -3,7 +3,8 @@ product's features (``collect.py features``), without re-reading any video.
 
     nice -n 10 .venv/bin/python -m experiments.trust.shipped_check
 
-UBFC and the generated fitting clips are in the fit (in-sample); the fresh suite and the skin crops are not.
+UBFC and the generated fitting clips are in the fit (in-sample; since the twelfth round the seed-23 suite too);
+FRESH2 and the skin crops are not.
 """
 
 import pickle
@@ -14,7 +15,7 @@ from experiments.trust import common  # noqa: E402
 
 from pseudopulse.signal.confidence import DEFAULT_THRESHOLD, ReadingFeatures, confidence_from_features  # noqa: E402
 
-for s in ("ubfc", "synth", "fresh", "bias"):
+for s in ("ubfc", "synth", "fresh", "fresh2", "bias"):
     if not (common.WORK / f"features_{s}.pkl").exists():
         continue
     rows = pickle.load(open(common.WORK / f"features_{s}.pkl", "rb"))

@@ -30,9 +30,10 @@ from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform
 from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, FEATURES,
                                            MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
                                            Confidence, ReadingFeatures, colour_match, confidence_from_features,
-                                           double_share, harmonic_ambiguity, trim_agreement, window_confidence)  # fmt: skip
+                                           double_share, harmonic_ambiguity, roi_coherence, trim_agreement,
+                                           window_confidence, window_phasors)  # fmt: skip
 from pseudopulse.signal.postprocess import clean_wave
-from pseudopulse.signal.track import HRTrack, hr_track
+from pseudopulse.signal.track import HRTrack, effective_band, hr_track
 
 CONFIDENCE_ESTIMATORS = ("pos", "chrom", "2sr")  # independent rates a reading is checked against
 MIN_COLOUR_SPREAD = 0.5  # skin-mean channel differences (0..255) below this everywhere: the video has no colour
@@ -151,6 +152,24 @@ def _tracks(waves, **track_kw) -> np.ndarray:
     return np.array(rows) if rows else np.empty((0, 0))
 
 
+def _roi_evidence(stmap, t_s: np.ndarray, track: HRTrack, hr_bpm: float, **track_kw) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over the STMap's ROI waves (``roi_waves``): ((M, K) each readable block's own PSD peak (bpm) per
+    track window, (K, 2) the blocks' phase coherence (``roi_coherence``) per window at the window's rate and at
+    ``hr_bpm``)."""
+    lo_hi = effective_band(track_kw["band_hz"], track_kw["fs"])
+    rates = np.column_stack([track.hr_bpm, np.full(track.n_windows, float(hr_bpm))])
+    peaks, phasors, magnitudes = [], np.zeros(rates.shape, complex), np.zeros(rates.shape)
+    for w in roi_waves(stmap, t_s, track_kw["fs"]):
+        if not np.all(np.isfinite(w)) or np.std(w) == 0:
+            continue
+        clean = clean_wave(w, track_kw["fs"], lo_hi)
+        peaks.append(hr_track(clean, clean=False, **track_kw).peak_bpm)
+        c = window_phasors(clean, track, rates)
+        phasors += c
+        magnitudes += np.abs(c)
+    return (np.array(peaks) if peaks else np.empty((0, 0))), roi_coherence(phasors, magnitudes)
+
+
 def _share_near(rates_bpm: np.ndarray, target_bpm) -> np.ndarray:
     """(K,) share of the rows of ``rates_bpm`` (M, K) within 5 bpm of ``target_bpm`` ((K,) or a number); NaN where
     there is no row (nothing could be read: no support)."""
@@ -232,7 +251,7 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
         warnings.simplefilter("ignore")  # a band narrowed for a low frame rate is reported once, by estimate_hr
         track = hr_track(wave, tracked=True, **track_kw)
         other_peaks = _tracks(list(others.values()), **track_kw)
-        roi_peaks = _tracks(roi_waves(stmap, t_s, fs), **track_kw)
+        roi_peaks, coherence = _roi_evidence(stmap, t_s, track, hr_bpm, **track_kw)
         estimator_bpm = {k: _wave_rate(w, fs, band_hz) for k, w in others.items()}
     valid = np.asarray(stmap.valid, bool)
     face = _window_face_share(valid, stmap.timestamps_s - stmap.timestamps_s[0], track)
@@ -243,7 +262,7 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
         sig_windows, sig_whole = signature_features(stmap, t_s, wave, track, hr_bpm)
     track_conf = window_confidence(track, estimator_agreement=_share_near(other_peaks, track.hr_bpm),
                                    roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face, roi_px=roi_px,
-                                   skin_crop=crop, extra=sig_windows)  # fmt: skip
+                                   skin_crop=crop, extra={"roi_coherence": coherence[:, 0], **sig_windows})  # fmt: skip
     near = np.abs(track.freqs_bpm - hr_bpm) <= track.tol_bpm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a mean of no readable window is NaN: no support
@@ -251,6 +270,7 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
             peak_share=float(np.mean(track.spectra[:, near].sum(axis=1))),
             estimator_agreement=float(np.nanmean(_share_near(other_peaks, hr_bpm))),
             roi_agreement=float(np.nanmean(_share_near(roi_peaks, hr_bpm))),
+            roi_coherence=float(np.nanmean(coherence[:, 1])) if np.any(np.isfinite(coherence[:, 1])) else float("nan"),
             face_valid=float(np.mean(valid)) if len(valid) else float("nan"),
             track_agreement=float(np.mean(np.abs(track.peak_bpm - hr_bpm) <= CONFIDENCE_TOL_BPM)),
             roi_px=roi_px,

@@ -103,7 +103,7 @@ class HRTrack:
         return self.spectra.mean(axis=0)
 
 
-def _effective_band(band_hz: tuple[float, float], fs: float) -> tuple[float, float]:
+def effective_band(band_hz: tuple[float, float], fs: float) -> tuple[float, float]:
     lo, hi = float(band_hz[0]), float(band_hz[1])
     if not 0 < lo < hi:
         raise SignalError(f"band_hz must satisfy 0 < low < high (Hz); got {band_hz}")
@@ -302,7 +302,7 @@ def hr_track(
         raise SignalError(
             f"hr_track needs >= 8 finite samples; got {len(x)} samples, {int((~np.isfinite(x)).sum())} non-finite"
         )
-    lo, hi = _effective_band(band_hz, fs)
+    lo, hi = effective_band(band_hz, fs)
     if clean:
         x = clean_wave(x, fs, (lo, hi))
     n = min(len(x), max(8, int(round(window_s * fs))))
