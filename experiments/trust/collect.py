@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python -m experiments.trust.collect ubfc
     ... collect.py synth     # 48 generated 10-s clips: 24 pulse-free, 12 pulsed, 12 low-rate (45-60 bpm)
     ... collect.py bias      # skin crops (roi="full-frame"), 10-s clips, GT = the video's mean HR
-    ... collect.py features [ubfc synth fresh fresh2 bias]   # the PRODUCT's features -> /tmp/trust_work/features_<set>.pkl
+    ... collect.py features [ubfc synth fresh fresh2 fresh3 bias]   # the PRODUCT's features -> /tmp/trust_work/features_<set>.pkl
 
 ``features`` (what the confidence map is fitted on and scored with): each clip's STMap read by
 ``pseudopulse.reading.read_stmap`` (what ``predict`` runs; its features come from ``reading.assess``, the code the
@@ -133,6 +133,7 @@ def collect_bias() -> list[dict]:
 FEATURE_SETS = {"ubfc": lambda: common.ubfc_clips(), "synth": lambda: common.synth_clips(),
                 "fresh": lambda: common.synth_clips(common.synth_configs(**common.FRESH), prefix="fresh"),
                 "fresh2": lambda: common.synth_clips(common.synth_configs(**common.FRESH2), prefix="freshB"),
+                "fresh3": lambda: common.synth_clips(common.synth_configs(**common.FRESH3), prefix="freshC"),
                 "bias": lambda: common.bias_clips()}  # fmt: skip
 
 

@@ -110,6 +110,7 @@ def synth_configs(seed: int = 7, n_free: int = 24, n_pulsed: int = 12, n_low: in
 # declared 2026-11-29 before it was generated: a fresh suite for abstention and low-rate checks only (never fitted)
 FRESH = dict(seed=23, n_free=24, n_pulsed=0, n_low=12, rate_seed=29)  # looked at in the twelfth round: now fitted on
 FRESH2 = dict(seed=41, n_free=24, n_pulsed=0, n_low=12, rate_seed=43)  # twelfth round's fresh suite (LOG.md)
+FRESH3 = dict(seed=53, n_free=24, n_pulsed=0, n_low=12, rate_seed=59)  # the pulse-presence gate's fresh suite
 
 
 def synth_clips(configs=None, prefix: str = "synth"):

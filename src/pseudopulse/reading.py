@@ -28,7 +28,7 @@ from pseudopulse.methods.pos import pos
 from pseudopulse.predictors import MODEL, Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform_times
 from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, FEATURES,
-                                           MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
+                                           MIN_ROI_COHERENCE, MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
                                            Confidence, ReadingFeatures, colour_match, confidence_from_features,
                                            double_share, harmonic_ambiguity, roi_coherence, trim_agreement,
                                            window_confidence, window_phasors)  # fmt: skip
@@ -261,8 +261,8 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
     if candidates or SIGNATURE_FEATURES & set(FEATURES):  # candidates for a refit; the shipped map reads none of them
         sig_windows, sig_whole = signature_features(stmap, t_s, wave, track, hr_bpm)
     track_conf = window_confidence(track, estimator_agreement=_share_near(other_peaks, track.hr_bpm),
-                                   roi_agreement=_share_near(roi_peaks, track.hr_bpm), face_valid=face, roi_px=roi_px,
-                                   skin_crop=crop, extra={"roi_coherence": coherence[:, 0], **sig_windows})  # fmt: skip
+                                   roi_agreement=_share_near(roi_peaks, track.hr_bpm), roi_coherence=coherence[:, 0],
+                                   face_valid=face, roi_px=roi_px, skin_crop=crop, extra=sig_windows)  # fmt: skip
     near = np.abs(track.freqs_bpm - hr_bpm) <= track.tol_bpm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a mean of no readable window is NaN: no support
@@ -332,6 +332,9 @@ def unreliable_reasons(confidence: Confidence, hr_bpm: float, estimator_bpm: dic
     if not np.isfinite(f.roi_agreement) or f.roi_agreement < CENTRE["roi_agreement"]:
         share = 0.0 if not np.isfinite(f.roi_agreement) else f.roi_agreement
         out.append(f"only {100 * share:.0f} % of the skin regions show this rate")
+    if np.isfinite(f.roi_coherence) and f.roi_coherence < MIN_ROI_COHERENCE:
+        out.append(f"the skin regions do not pulse together at this rate (phase coherence {f.roi_coherence:.2f}, "
+                   f"below {MIN_ROI_COHERENCE:.2f}): there may be no pulse in view, only light or motion")  # fmt: skip
     if f.peak_share < CENTRE["peak_share"]:
         out.append(f"the spectrum has no clear peak (the peak holds {100 * f.peak_share:.0f} % of the band's power)")
     return out

@@ -63,6 +63,14 @@ MIN_ROI_PX = 2500.0
 # experiments.trust.product_check --sets bias`), and wrong readings passed the face-fitted threshold; so a crop's
 # confidence is capped at this value and a crop reading is never marked reliable.
 SKIN_CROP_MAX_CONFIDENCE = 0.2
+# Pulse-presence gate: a reading whose skin blocks do not pulse in phase at its rate (``roi_coherence`` below
+# MIN_ROI_COHERENCE) may have no pulse behind it at all (a face without a pulse, light or motion at a pulse-like
+# rate), whatever the methods agree on; its confidence is capped at LOW_COHERENCE_MAX_CONFIDENCE. Both come from the
+# UBFC clips by the rule declared in experiments/LOG.md (twelfth round): the 5th percentile of the coherence of the
+# clips read within 5 bpm, and the share within 5 bpm of the clips below it. Recompute with
+# `python -m experiments.trust.coherence_gate` (prints both; do not hand-edit).
+MIN_ROI_COHERENCE = 0.0
+LOW_COHERENCE_MAX_CONFIDENCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -290,30 +298,41 @@ def confidence_from_features(
 ) -> Confidence:
     """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map
     (``logistic_confidence``); a face found on fewer than half the frames, or a skin region under ``MIN_ROI_PX``
-    source pixels, caps it at 0; a skin crop at ``SKIN_CROP_MAX_CONFIDENCE``."""
+    source pixels, caps it at 0; a skin crop at ``SKIN_CROP_MAX_CONFIDENCE``; skin blocks that do not pulse in phase
+    (``roi_coherence`` under ``MIN_ROI_COHERENCE``) at ``LOW_COHERENCE_MAX_CONFIDENCE``."""
     value = float(apply_caps(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept),
-                             face_valid=features.face_valid, roi_px=features.roi_px, skin_crop=features.skin_crop))
+                             face_valid=features.face_valid, roi_px=features.roi_px, skin_crop=features.skin_crop,
+                             roi_coherence=features.roi_coherence))  # fmt: skip
     return Confidence(value=value, features=features, threshold=float(threshold))
 
 
 def window_confidence(track: HRTrack, *, estimator_agreement: np.ndarray, roi_agreement: np.ndarray,
-                      face_valid: np.ndarray | None = None, roi_px: float = float("nan"),
-                      skin_crop: bool = False, extra: dict | None = None) -> np.ndarray:  # fmt: skip
-    """(K,) confidence of each window of ``track`` (the same meaning and map as a whole reading): its own
-    ``peak_share`` with the per-window ``estimator_agreement`` and ``roi_agreement`` (K,) shares (and the (K,)
-    arrays of any other feature in ``extra``, by name); windows where a face was found on fewer than half the frames
-    (``face_valid`` (K,) shares) get 0, and every window gets 0 when the skin region (``roi_px``, source pixels) is
-    under ``MIN_ROI_PX``; a skin crop is capped like a whole reading."""
+                      roi_coherence: np.ndarray | None = None, face_valid: np.ndarray | None = None,
+                      roi_px: float = float("nan"), skin_crop: bool = False, extra: dict | None = None) -> np.ndarray:  # fmt: skip
+    """(K,) confidence of each window of ``track`` (the same meaning, map and caps as a whole reading): its own
+    ``peak_share`` with the per-window ``estimator_agreement``, ``roi_agreement`` and ``roi_coherence`` (K,) (and
+    the (K,) arrays of any other feature in ``extra``, by name); windows where a face was found on fewer than half
+    the frames (``face_valid`` (K,) shares) get 0, and every window gets 0 when the skin region (``roi_px``, source
+    pixels) is under ``MIN_ROI_PX``; a skin crop and a window whose blocks do not pulse in phase are capped like a
+    whole reading."""
     value = logistic_confidence({"peak_share": track.peak_share, "estimator_agreement": estimator_agreement,
-                                 "roi_agreement": roi_agreement, **(extra or {})})  # fmt: skip
-    return np.asarray(apply_caps(value, face_valid=face_valid, roi_px=roi_px, skin_crop=skin_crop), dtype=np.float64)
+                                 "roi_agreement": roi_agreement, "roi_coherence": roi_coherence, **(extra or {})})  # fmt: skip
+    return np.asarray(apply_caps(value, face_valid=face_valid, roi_px=roi_px, skin_crop=skin_crop,
+                                 roi_coherence=roi_coherence), dtype=np.float64)  # fmt: skip
 
 
-def apply_caps(value, *, face_valid=None, roi_px: float = float("nan"), skin_crop: bool = False):
+def apply_caps(value, *, face_valid=None, roi_px: float = float("nan"), skin_crop: bool = False, roi_coherence=None,
+               min_roi_coherence: float | None = None, low_coherence_cap: float | None = None):  # fmt: skip
     """The hard rules on top of the map, elementwise: 0 where a face was found on fewer than half the frames
-    (``face_valid`` share; None or NaN = not known), 0 for a skin region under ``MIN_ROI_PX`` source pixels, and at
-    most ``SKIN_CROP_MAX_CONFIDENCE`` for a skin crop."""
+    (``face_valid`` share; None or NaN = not known), 0 for a skin region under ``MIN_ROI_PX`` source pixels, at most
+    ``SKIN_CROP_MAX_CONFIDENCE`` for a skin crop, and at most ``LOW_COHERENCE_MAX_CONFIDENCE`` where the skin blocks
+    do not pulse in phase (``roi_coherence`` below ``MIN_ROI_COHERENCE``; None or NaN = not measured, no cap).
+    ``min_roi_coherence`` / ``low_coherence_cap`` override the two constants (for the rule that sets them)."""
     value = np.asarray(value, dtype=np.float64)
+    if roi_coherence is not None:
+        c0 = MIN_ROI_COHERENCE if min_roi_coherence is None else float(min_roi_coherence)
+        cap = LOW_COHERENCE_MAX_CONFIDENCE if low_coherence_cap is None else float(low_coherence_cap)
+        value = np.where(np.asarray(roi_coherence, dtype=np.float64) < c0, np.minimum(value, cap), value)  # NaN: no cap
     if face_valid is not None:
         value = np.where(np.asarray(face_valid, dtype=np.float64) < 0.5, 0.0, value)  # NaN < 0.5 is False
     if np.isfinite(roi_px) and roi_px < MIN_ROI_PX:
