@@ -69,8 +69,8 @@ SKIN_CROP_MAX_CONFIDENCE = 0.2
 # UBFC clips by the rule declared in experiments/LOG.md (twelfth round): the 5th percentile of the coherence of the
 # clips read within 5 bpm, and the share within 5 bpm of the clips below it. Recompute with
 # `python -m experiments.trust.coherence_gate` (prints both; do not hand-edit).
-MIN_ROI_COHERENCE = 0.0
-LOW_COHERENCE_MAX_CONFIDENCE = 1.0
+MIN_ROI_COHERENCE = 0.4796
+LOW_COHERENCE_MAX_CONFIDENCE = 0.5000
 
 
 @dataclass(frozen=True)
