@@ -153,3 +153,17 @@ def test_roi_coherence_tells_one_pulse_under_the_skin_from_unrelated_blocks():
     assert np.allclose(_coherence([np.roll(w, 7) for w in pulsing], track, 72.0)[1:-1], coh_pulse[1:-1], atol=0.05)
     # nothing readable: no support
     assert np.isnan(roi_coherence(np.zeros(3, complex), np.zeros(3))).all()
+
+
+def test_pulse_presence_gate_caps_a_reading_whose_skin_does_not_pulse_together():
+    """Everything else agreeing, a reading whose skin blocks do not pulse in phase is capped (and so abstains at the
+    default threshold); a coherent one is not; coherence that could not be measured caps nothing."""
+    from pseudopulse.signal.confidence import LOW_COHERENCE_MAX_CONFIDENCE, MIN_ROI_COHERENCE, ReadingFeatures
+
+    agree = dict(peak_share=0.7, estimator_agreement=1.0, roi_agreement=0.8, face_valid=1.0)
+    assert 0 < MIN_ROI_COHERENCE < 1 and LOW_COHERENCE_MAX_CONFIDENCE < DEFAULT_THRESHOLD
+    low = confidence_from_features(ReadingFeatures(**agree, roi_coherence=MIN_ROI_COHERENCE - 0.1))
+    high = confidence_from_features(ReadingFeatures(**agree, roi_coherence=0.9))
+    unknown = confidence_from_features(ReadingFeatures(**agree))
+    assert low.value == LOW_COHERENCE_MAX_CONFIDENCE and not low.reliable
+    assert high.reliable and unknown.value == high.value

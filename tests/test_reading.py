@@ -147,3 +147,15 @@ def test_skin_blocks_pulse_in_phase_only_with_a_pulse(pulsed, pulse_free):
     f = read_stmap(extract_stmap(pulsed[1]), "model").confidence.features
     g = read_stmap(extract_stmap(pulse_free[1]), "model").confidence.features
     assert f.roi_coherence > 0.8 and g.roi_coherence < 0.6
+
+
+def test_a_gated_reading_says_the_skin_does_not_pulse_together():
+    from pseudopulse.reading import unreliable_reasons
+    from pseudopulse.signal.confidence import MIN_ROI_COHERENCE, ReadingFeatures, confidence_from_features
+
+    feats = ReadingFeatures(peak_share=0.7, estimator_agreement=1.0, roi_agreement=0.8, face_valid=1.0,
+                            roi_coherence=MIN_ROI_COHERENCE / 2)  # fmt: skip
+    reasons = unreliable_reasons(confidence_from_features(feats), 72.0, {"pos": 72.0})
+    assert any("do not pulse together" in r and "no pulse in view" in r for r in reasons)
+    coherent = confidence_from_features(dataclasses.replace(feats, roi_coherence=0.9))
+    assert unreliable_reasons(coherent, 72.0, {"pos": 72.0}) == []
