@@ -106,8 +106,8 @@ def roi_waves(stmap, t_s: np.ndarray, fs: float):
     cannot be read (dark, constant, or POS refuses it)."""
     filled = stmap.fill_gaps()
     for r in range(filled.values.shape[1]):
-        columns = [filled.values[:, r, c].astype(np.float64) for c in range(3)]
-        trace = np.stack([np.interp(t_s, filled.timestamps_s, col) for col in columns], axis=1)
+        columns = filled.roi_values(r)  # (T, 3) float64, read a slice of frames at a time
+        trace = np.stack([np.interp(t_s, filled.timestamps_s, columns[:, c]) for c in range(3)], axis=1)
         wave = np.full(len(t_s), np.nan)
         if np.all(np.isfinite(trace)) and not np.any(trace.mean(axis=0) <= 1.0):
             try:

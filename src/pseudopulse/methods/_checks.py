@@ -96,7 +96,8 @@ def prepare_corr(
         raise SignalError(f"{method}: expected skin correlation matrices of shape (T, 3, 3); got {c.shape}")
     c = fill_nan_gaps(c, fs, method=method)
     check_length(len(c), fs, method=method, window_s=window_s, name=window_name)
-    c = 0.5 * (c + np.swapaxes(c, 1, 2))
+    c = c + np.swapaxes(c, 1, 2)
+    c *= 0.5  # in place: a long series is held twice at most, not three times
     if (np.einsum("tii->t", c) <= 0).any():
         raise SignalError(
             f"{method}: some skin correlation matrices have a non-positive trace (no skin pixels?); "

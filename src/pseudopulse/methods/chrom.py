@@ -19,8 +19,10 @@ from pseudopulse.methods._checks import overlap_add, prepare_rgb, safe_mean, win
 EPS = 1e-9
 
 
-def chrom(rgb: np.ndarray, *, fs: float, window_s: float = 1.6, band_hz: tuple[float, float] = (0.7, 2.5)) -> np.ndarray:
-    """Pulse wave (T,) from a (T, 3) RGB-mean trace (0..255) at ``fs`` Hz; ``window_s`` (s), in-window ``band_hz`` (Hz)."""
+def chrom(rgb: np.ndarray, *, fs: float, window_s: float = 1.6, band_hz: tuple[float, float] = (0.7, 2.5),
+          chunk: int = 1024) -> np.ndarray:  # fmt: skip
+    """Pulse wave (T,) from a (T, 3) RGB-mean trace (0..255) at ``fs`` Hz; ``window_s`` (s), in-window ``band_hz`` (Hz);
+    ``chunk`` windows processed at a time (memory only: each window is filtered on its own)."""
     rgb, fs = prepare_rgb(rgb, fs, method="chrom", window_s=window_s)
     length = window_samples(window_s, fs, method="chrom")
     length += length % 2
@@ -40,12 +42,16 @@ def chrom(rgb: np.ndarray, *, fs: float, window_s: float = 1.6, band_hz: tuple[f
     starts = np.arange(0, n - length + 1, hop)
     if starts[-1] + length < n:
         starts = np.append(starts, n - length)
-    win = rgb[starts[:, None] + np.arange(length)[None, :]]  # (W, l, 3)
-    cn = win / safe_mean(win)
-    x = 3.0 * cn[..., 0] - 2.0 * cn[..., 1]
-    y = 1.5 * cn[..., 0] + cn[..., 1] - 1.5 * cn[..., 2]
-    xf = sps.filtfilt(b, a, x, axis=1)
-    yf = sps.filtfilt(b, a, y, axis=1)
-    alpha = xf.std(axis=1) / (yf.std(axis=1) + EPS)
-    s = (xf - alpha[:, None] * yf) * np.hanning(length)[None, :]
-    return overlap_add(s, starts, n)
+    taper = np.hanning(length)[None, :]
+    out = np.zeros(n)
+    for i in range(0, len(starts), chunk):  # windows `chunk` at a time: a long trace's windows are never all held
+        part = starts[i : i + chunk]
+        win = rgb[part[:, None] + np.arange(length)[None, :]]  # (W, l, 3)
+        cn = win / safe_mean(win)
+        x = 3.0 * cn[..., 0] - 2.0 * cn[..., 1]
+        y = 1.5 * cn[..., 0] + cn[..., 1] - 1.5 * cn[..., 2]
+        xf = sps.filtfilt(b, a, x, axis=1)
+        yf = sps.filtfilt(b, a, y, axis=1)
+        alpha = xf.std(axis=1) / (yf.std(axis=1) + EPS)
+        out += overlap_add((xf - alpha[:, None] * yf) * taper, part, n)
+    return out

@@ -50,15 +50,16 @@ def _stride(stride_s: float, fs: float) -> int:
 
 
 def ssr(skin_corr: np.ndarray, *, fs: float, stride_s: float = 1.0, chunk: int = 2048) -> np.ndarray:
-    """Pulse wave (T,) from per-frame skin correlation matrices (T, 3, 3) at ``fs`` Hz; stride ``stride_s`` (s)."""
+    """Pulse wave (T,) from per-frame skin correlation matrices (T, 3, 3) at ``fs`` Hz; stride ``stride_s`` (s).
+    ``chunk`` windows (and the eigen-decompositions of their frames) at a time: memory only, same numbers."""
     c, fs = prepare_corr(skin_corr, fs, method="2sr", window_s=stride_s, window_name="stride_s")
     length = _stride(stride_s, fs)
     n = len(c)
-    lam, u = _eig_desc(c)
     out = np.zeros(n)
     offsets = np.arange(length)
     for a in range(0, n - length + 1, chunk):
-        tau = np.arange(a, min(a + chunk, n - length + 1))  # window starts = reference frames
+        tau = np.arange(0, min(chunk, n - length + 1 - a))  # window starts = reference frames, from frame a
+        lam, u = _eig_desc(c[a : a + len(tau) + length - 1])  # the frames of this chunk's windows only
         t = tau[:, None] + offsets[None, :]  # (W, l) frames of each window
         u1t = u[t, :, 0]  # (W, l, 3)
         u2r, u3r = u[tau, :, 1], u[tau, :, 2]  # (W, 3)
@@ -68,7 +69,7 @@ def ssr(skin_corr: np.ndarray, *, fs: float, stride_s: float = 1.0, chunk: int =
         sigma2 = sr2 * u2r[:, None, 1] + sr3 * u3r[:, None, 1]  # row 1 of SR''
         p = sigma1 - (sigma1.std(axis=1) / (sigma2.std(axis=1) + EPS))[:, None] * sigma2
         p -= p.mean(axis=1, keepdims=True)
-        out += overlap_add(p, tau, n)
+        out += overlap_add(p, a + tau, n)
     return out
 
 

@@ -15,14 +15,15 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-from pathlib import Path
-
 import os
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
 from pseudopulse.errors import OutputError
 from pseudopulse.io import atomic_path
+from pseudopulse.stmap.spill import RowWriter, is_spilled, row_blocks
 from pseudopulse.stmap.types import STMap
 
 STMAP_CODE_VERSION = "stmap-2026.11-4"  # -3: read_loss in meta, held face frames invalid; -4: roi_px in meta, torch face mesh
@@ -87,14 +88,53 @@ def _params_json(params: dict | None) -> str:
 
 
 def _digest(arrays: dict, meta_json: str) -> str:
-    """sha256 over every array's name, dtype, shape and bytes, and the meta JSON."""
+    """sha256 over every array's name, dtype, shape and bytes, and the meta JSON (hashed a block of rows at a time:
+    no copy of the map)."""
     h = hashlib.sha256()
     for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
+        a = np.asarray(arrays[name])
         h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
-        h.update(a.tobytes())
+        for block in row_blocks(a) if a.ndim else [a]:
+            h.update(np.ascontiguousarray(block).data)
     h.update(meta_json.encode())
     return h.hexdigest()
+
+
+def _write_npz(fh, arrays: dict) -> None:
+    """``np.savez(fh, **arrays)``, each array written a block of rows at a time (a spilled map is not brought into
+    memory whole). Same layout: an uncompressed zip of ``NAME.npy`` members."""
+    with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, value in arrays.items():
+            a = np.asarray(value)
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                if a.ndim == 0 or not is_spilled(a):
+                    np.lib.format.write_array(f, a, allow_pickle=False)
+                    continue
+                np.lib.format.write_array_header_1_0(f, np.lib.format.header_data_from_array_1_0(a))
+                for block in row_blocks(a):
+                    f.write(np.ascontiguousarray(block).data)
+
+
+def _read_rows(zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    """The array ``NAME.npy`` of an npz read a block of rows at a time into a ``spill.RowWriter`` (a long map ends up
+    mapped from a temporary file, not in memory)."""
+    with zf.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+        if fortran or not shape or dtype.hasobject:
+            raise ValueError(f"{name}: expected a C-ordered array of numbers with rows")
+        rows = RowWriter(shape[1:], dtype)
+        row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        left = shape[0]
+        while left:
+            k = min(left, rows.block_rows)
+            buf = f.read(k * row_bytes)
+            if len(buf) != k * row_bytes:
+                raise ValueError(f"{name}: truncated")
+            rows.extend(np.frombuffer(buf, dtype=dtype).reshape((k, *shape[1:])))
+            left -= k
+        return rows.finish()
 
 
 def load_cached(file: str | Path, key: str, fingerprint: str | None = None, params: dict | None = None) -> STMap | None:
@@ -104,14 +144,14 @@ def load_cached(file: str | Path, key: str, fingerprint: str | None = None, para
     if not file.is_file():
         return None
     try:
-        with np.load(file, allow_pickle=False) as d:
+        with np.load(file, allow_pickle=False) as d, zipfile.ZipFile(file) as zf:
             if str(d["cache_key"]) != key or str(d["code_version"]) != STMAP_CODE_VERSION:
                 return None
             if fingerprint is not None and str(d["video_sha256"]) != fingerprint:
                 return None
             if params is not None and str(d["params_json"]) != _params_json(params):
                 return None
-            arrays = {k: d[k] for k in STMap_FIELDS}
+            arrays = {k: _read_rows(zf, k) if k == "values" else d[k] for k in STMap_FIELDS}
             meta_json = str(d["meta_json"])
             if str(d["digest"]) != _digest(arrays, meta_json):
                 return None
@@ -138,9 +178,9 @@ def save_cached(file: str | Path, key: str, stmap: STMap, fingerprint: str = "",
     meta_json = json.dumps(meta, default=str)
     with atomic_path(file) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays, cache_key=np.asarray(key), meta_json=np.asarray(meta_json),
-                     code_version=np.asarray(STMAP_CODE_VERSION), video_sha256=np.asarray(fingerprint),
-                     params_json=np.asarray(_params_json(params)), digest=np.asarray(_digest(arrays, meta_json)))  # fmt: skip
+            _write_npz(fh, {**arrays, "cache_key": np.asarray(key), "meta_json": np.asarray(meta_json),
+                            "code_version": np.asarray(STMAP_CODE_VERSION), "video_sha256": np.asarray(fingerprint),
+                            "params_json": np.asarray(_params_json(params)), "digest": np.asarray(_digest(arrays, meta_json))})  # fmt: skip
 
 
 def discard(file: str | Path) -> None:

@@ -24,6 +24,7 @@ from pseudopulse.io import Frame, open_video
 from pseudopulse.io.handoff import Prefetch
 from pseudopulse.io.video import ReadLoss
 from pseudopulse.stmap import cache as _cache
+from pseudopulse.stmap.spill import RowWriter
 from pseudopulse.stmap.types import STMap
 
 ROIS = ("face", "full-frame")
@@ -299,15 +300,18 @@ def _polygon_area(landmarks: np.ndarray) -> float:
 # ---------------------------------------------------------------------- helpers
 class _Columns:
     """Per-frame arrays grown in chunks (no Python object per frame: a long video costs its numbers only);
-    invalid frames (stats None) become NaN / 0 / False. ``frames_hint``: the container's declared frame count; the
-    first chunk holds that many frames, so a video that keeps its word ends in one chunk that is handed over as it
-    is, with no second copy of the map at the end."""
+    invalid frames (stats None) become NaN / 0 / False. The block means (``values``, 300 B a frame on a 5x5 grid)
+    go through a ``spill.RowWriter``: past ``spill.SPILL_BYTES`` they are written to a temporary file as they come
+    and the map's ``values`` are mapped from it (a long recording's map is not held in memory). The other columns
+    (61 B a frame): ``frames_hint``, the container's declared frame count, sizes their first chunk, so a video that
+    keeps its word ends in one chunk that is handed over as it is, with no second copy at the end."""
 
     CHUNK = 4096  # frames per chunk after the first
     SLACK = 64  # frames beyond the hint in the first chunk (declared counts are often a few frames off)
 
     def __init__(self, n_rois: int, frames_hint: int | None = None):
         self.n_rois = n_rois
+        self.values = RowWriter((n_rois, 3), np.float32)
         self.chunks: list[dict] = []
         self.n = 0
         self.first = int(frames_hint) + self.SLACK if frames_hint and frames_hint > 0 else self.CHUNK
@@ -315,8 +319,7 @@ class _Columns:
 
     def _new_chunk(self) -> dict:
         c = self.first if not self.chunks else self.CHUNK
-        return {"t": np.empty(c, np.float64), "values": np.empty((c, self.n_rois, 3), np.float32),
-                "mean": np.empty((c, 3), np.float32), "corr": np.empty((c, 3, 3), np.float32),
+        return {"t": np.empty(c, np.float64), "mean": np.empty((c, 3), np.float32), "corr": np.empty((c, 3, 3), np.float32),
                 "count": np.empty(c, np.int32), "valid": np.empty(c, bool)}  # fmt: skip
 
     def add(self, t_s: float, st) -> None:
@@ -327,14 +330,13 @@ class _Columns:
             self.chunks.append(self._new_chunk())
         c = self.chunks[-1]
         c["t"][j] = t_s
+        self.values.add(np.nan if st is None else st.values)
         if st is None:
-            c["values"][j] = np.nan
             c["mean"][j] = np.nan
             c["corr"][j] = np.nan
             c["count"][j] = 0
             c["valid"][j] = False
         else:
-            c["values"][j] = st.values
             c["mean"][j] = st.skin_mean
             c["corr"][j] = st.skin_corr
             c["count"][j] = st.skin_count
@@ -355,7 +357,7 @@ class _Columns:
     def to_stmap(self, grid, colorspace, meta) -> STMap:
         ts = self._column("t")
         valid = self._column("valid")
-        values = self._column("values")
+        values = self.values.finish()
         if colorspace == "yuv":
             values = rgb_to_yuv(values).astype(np.float32)
         meta["n_frames"] = int(len(ts))

@@ -2,7 +2,9 @@
 
 Shape contract (written once, here):
 - ``values``      (T, R, 3) float32 — mean colour of each of R ROI blocks per frame, 0..255 scale,
-                   channel order RGB (or YUV when ``colorspace == "yuv"``). NaN where the face was lost.
+                   channel order RGB (or YUV when ``colorspace == "yuv"``). NaN where the face was lost. For a
+                   long recording, a read-only array mapped from a temporary file (``stmap.spill``): read it a
+                   slice of frames at a time (``resampled_values``, ``roi_values``) to keep memory flat.
 - ``timestamps_s`` (T,) float64   — presentation time of each frame in seconds, strictly increasing.
 - ``skin_mean``   (T, 3) float32  — mean RGB (0..255) over all skin pixels of the frame (the trace GREEN,
                    POS, CHROM, ... read).
@@ -22,6 +24,7 @@ import numpy as np
 
 from pseudopulse.errors import SignalError
 from pseudopulse.signal.filters import uniform_times
+from pseudopulse.stmap.spill import release
 
 MAX_FACE_GAP_S = 1.0  # longest stretch without a face (s) that is bridged by interpolation; longer is refused
 UNIFORM_TOLERANCE = 0.05  # frame intervals within this relative deviation of 1/fs count as a uniform rate
@@ -216,6 +219,15 @@ class STMap:
             raise SignalError(f"cannot resample an STMap of {self.n_frames} frame(s)")
         return ResampledValues(self.values, self.timestamps_s, uniform_times(self.timestamps_s, fs))
 
+    def roi_values(self, r: int, block: int = 8192) -> np.ndarray:
+        """(T, 3) float64 colour of ROI block ``r`` in every frame (``values[:, r]``), read ``block`` frames at a time
+        (a map spilled to a file is not brought into memory whole: its pages are released after each slice)."""
+        out = np.empty((self.n_frames, 3), dtype=np.float64)
+        for a in range(0, self.n_frames, block):
+            out[a : a + block] = self.values[a : a + block, r]
+            release(self.values)
+        return out
+
     # ------------------------------------------------------------------ persistence
     def to_npz_dict(self) -> dict:
         return {
@@ -253,6 +265,7 @@ def _interp_rows(a: np.ndarray, ts: np.ndarray, at: np.ndarray) -> np.ndarray:
     out = np.empty((len(at), flat.shape[1]), dtype=a.dtype)
     for j in range(flat.shape[1]):
         out[:, j] = np.interp(at, xp, flat[:, j].astype(np.float64))
+    release(a)  # a map spilled to a file: hand back the pages just read
     return out.reshape((len(at),) + a.shape[1:])
 
 
