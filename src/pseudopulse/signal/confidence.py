@@ -195,18 +195,21 @@ def window_phasors(clean_wave_: np.ndarray, track: HRTrack, rates_bpm: np.ndarra
     """(K, M) complex: per window of ``track``, the Hann-weighted Fourier coefficient of ``clean_wave_`` (T,, on the
     track's grid, already cleaned) at each of the M rates in ``rates_bpm`` (K, M) bpm, the window z-scored first
     (so every wave weighs by how much of its own window lies at the rate, not by its scale). Phase is measured from
-    each window's first sample, the same for every wave of one grid."""
-    frames = window_frames(np.asarray(clean_wave_, dtype=np.float64), track)  # (K, n)
-    n = frames.shape[1]
-    x = frames - frames.mean(axis=1, keepdims=True)
-    x /= np.maximum(x.std(axis=1, keepdims=True), 1e-12)
-    x *= np.hanning(n + 2)[1:-1]
+    each window's first sample, the same for every wave of one grid. Windows are read 256 at a time (a long
+    recording's (K, n) windows are never held)."""
+    x = np.asarray(clean_wave_, dtype=np.float64)
+    n = int(round(track.window_s * track.fs))
+    hop = max(1, int(round(track.hop_s * track.fs)))
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop][: track.n_windows]  # (K, n) view, no copy
+    win = np.hanning(n + 2)[1:-1]
     t = np.arange(n) / track.fs
     rates = np.asarray(rates_bpm, dtype=np.float64).reshape(len(frames), -1) / 60.0  # (K, M) Hz
     out = np.empty(rates.shape, dtype=np.complex128)
-    for i in range(0, len(frames), 256):  # bounded memory over a long recording
+    for i in range(0, len(frames), 256):
+        block = frames[i : i + 256] - frames[i : i + 256].mean(axis=1, keepdims=True)
+        block *= win / np.maximum(block.std(axis=1, keepdims=True), 1e-12)
         phase = np.exp(-2j * np.pi * rates[i : i + 256, :, None] * t[None, None, :])  # (B, M, n)
-        out[i : i + 256] = np.einsum("bmn,bn->bm", phase, x[i : i + 256])
+        out[i : i + 256] = np.einsum("bmn,bn->bm", phase, block)
     return out
 
 
