@@ -173,8 +173,9 @@ def _spread(v: np.ndarray) -> np.ndarray:
     return (v & 0xFF) | ((v & 0xFF00) << (_FIELD - 8)) | ((v & 0xFF0000) << (2 * _FIELD - 16))
 
 
-def _remap_rgb_inside(img: np.ndarray, sx, sy, ax, ay) -> np.ndarray:
-    """The uint8 RGB bilinear sum for positions whose 2 x 2 neighbours all lie inside a C-contiguous ``img``.
+def _remap_rgb_inside(img: np.ndarray, sx, sy, ax, ay) -> np.ndarray | None:
+    """The uint8 RGB bilinear sum for positions whose 2 x 2 neighbours all lie inside a C-contiguous ``img``;
+    None when a word would read past the image's last byte (the bottom-right pixel pair).
 
     Speed: each output pixel reads its two horizontal neighbour pairs as two 8-byte words (an unaligned int64 view
     of the RGB bytes, 3-byte stride) and carries R, G, B in three 21-bit fields of one int64, so the weighted sums
@@ -183,6 +184,8 @@ def _remap_rgb_inside(img: np.ndarray, sx, sy, ax, ay) -> np.ndarray:
     h, w = img.shape[:2]
     words = np.ndarray(((img.size - 8) // 3 + 1,), dtype="<i8", buffer=img, strides=(3,))  # pixel i = bytes 3i..3i+7
     i = sy * w + sx
+    if int(i.max()) + w >= len(words):
+        return None
     top, bottom = words[i], words[i + w]
     wx0, wx1 = INTER_TAB_SIZE - ax, ax
     acc = (_spread(top) * wx0 + _spread(top >> 24) * wx1) * (INTER_TAB_SIZE - ay)
@@ -208,7 +211,9 @@ def remap_bilinear(image: np.ndarray, fx: np.ndarray, fy: np.ndarray, border: st
     if (img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and img.flags.c_contiguous
             and sys.byteorder == "little" and sx.size and sx.min() >= 0 and sy.min() >= 0
             and sx.max() < w - 1 and sy.max() < h - 1):
-        return _remap_rgb_inside(img, sx, sy, ax, ay)
+        out = _remap_rgb_inside(img, sx, sy, ax, ay)
+        if out is not None:
+            return out
     flat = img.reshape(h * w, -1)
     x0, in_x0 = _border_index(sx, w, border)
     x1, in_x1 = _border_index(sx + 1, w, border)

@@ -14,6 +14,26 @@ import numpy as np
 from pseudopulse.synth.config import CONTAINERS, SynthConfig, SynthConfigError
 
 
+def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB (H, W even) -> (3H/2, W) uint8 planar YUV 4:2:0 (I420: Y plane, then U, then V), BT.601
+    limited range in 8-bit fixed point (Y = 16 + (66 R + 129 G + 25 B + 128) >> 8, U and V from the top-left pixel
+    of each 2 x 2 block), as ``cv2.cvtColor(..., COLOR_RGB2YUV_I420)`` up to rounding."""
+    h, w = rgb.shape[:2]
+    if h % 2 or w % 2:
+        raise ValueError(f"I420 needs an even frame size; got {w}x{h}")
+    c = rgb.astype(np.int32)
+    r, g, b = c[..., 0], c[..., 1], c[..., 2]
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+    r, g, b = r[::2, ::2], g[::2, ::2], b[::2, ::2]  # chroma of each 2 x 2 block: its top-left pixel
+    u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128
+    v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128
+    out = np.empty((h * 3 // 2, w), np.uint8)
+    out[:h] = np.clip(y, 0, 255)
+    out[h:h + h // 4] = np.clip(u, 0, 255).reshape(h // 4, w)
+    out[h + h // 4:] = np.clip(v, 0, 255).reshape(h // 4, w)
+    return out
+
+
 def check_container(path: str | Path, codec: str) -> str:
     """The container suffix of ``path`` if it can hold ``codec``; else a ``SynthConfigError`` naming both."""
     suffix = Path(path).suffix.lower()
@@ -51,11 +71,10 @@ class VideoWriter:
 
     def write(self, rgb: np.ndarray) -> None:
         import av
-        import cv2
 
         # RGB -> I420 (BT.601, limited range) here, not in PyAV's reformatter: its cached swscale state made the
         # bitstream depend on earlier decoding in the same process
-        yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+        yuv = rgb_to_i420(rgb)
         frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = self._index
         frame.time_base = self._time_base
