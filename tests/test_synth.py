@@ -27,6 +27,7 @@ from pseudopulse.synth import (
     write_ubfc_dataset,
     write_ubfc_subject,
 )
+from pseudopulse.synth.warp import FrameWarper
 
 SMALL = dict(width=320, height=240)
 
@@ -212,6 +213,38 @@ def test_format_matches_the_real_ubfc_files(shared_data, tmp_path):
         assert len(r) % 16 == 0 and len(m) % 16 == 0
         assert [len(x) for x in re.findall(r" +\S+", r[:160])] == [16] * 10
         assert [len(x) for x in re.findall(r" +\S+", m[:160])] == [16] * 10
+
+
+def test_frame_warp_shifts_whole_pixels_exactly_and_reflects_at_the_border():
+    """A whole-pixel head shift moves the frame by exactly that many pixels; what comes in at the edges is the
+    frame mirrored about its edge pixels (reflect-101, as OpenCV's BORDER_REFLECT_101 and NumPy's 'reflect')."""
+    rng = np.random.default_rng(3)
+    frame = (rng.random((48, 64, 3)) * 255).astype(np.float32)
+    warp = FrameWarper(48, 64)
+    for dx, dy in ((3, -2), (-7, 5), (0, 0)):
+        out = warp(frame, np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]]))
+        pad = np.pad(frame, ((10, 10), (10, 10), (0, 0)), mode="reflect")
+        expected = pad[10 - dy:10 - dy + 48, 10 - dx:10 - dx + 64]
+        np.testing.assert_allclose(out, expected, atol=0.02)
+
+
+def test_frame_warp_matches_opencv_arithmetic_up_to_its_position_rounding():
+    """Rotation + scale + shift of a smooth image: the float warp and face.warp (OpenCV's 1/32-px fixed point)
+    differ by at most the local gradient times the ~1/64-px rounding of OpenCV's source positions."""
+    yy, xx = np.mgrid[:120, :160].astype(np.float32)
+    frame = np.stack([100 + 60 * np.sin(xx / 9.0) * np.cos(yy / 7.0), 80 + xx / 2, 200 - yy], axis=-1).astype(np.float32)
+    ang, s = np.deg2rad(5.0), 1.04
+    forward = np.array([[s * np.cos(ang), -s * np.sin(ang), 12.3], [s * np.sin(ang), s * np.cos(ang), -8.6]])
+    out = FrameWarper(120, 160)(frame, forward)
+    ref = warp_affine(frame, invert_affine(forward), (120, 160), "reflect101")
+    grad = 60 * (1 / 9 + 1 / 7) + 1  # max |d frame / d px|, any channel
+    assert np.abs(out - ref).max() <= grad / 32
+    assert np.abs(out - ref).mean() < 0.05
+
+
+def test_frame_warp_rejects_a_frame_of_another_size():
+    with pytest.raises(ValueError, match="FrameWarper"):
+        FrameWarper(48, 64)(np.zeros((48, 66, 3), np.float32), np.eye(2, 3))
 
 
 def test_motion_moves_the_skin_with_the_reported_affine(tmp_path):
