@@ -27,6 +27,7 @@ from pseudopulse.synth import (
     write_ubfc_dataset,
     write_ubfc_subject,
 )
+from pseudopulse.synth.skin import resize
 from pseudopulse.synth.warp import FrameWarper
 
 SMALL = dict(width=320, height=240)
@@ -213,6 +214,25 @@ def test_format_matches_the_real_ubfc_files(shared_data, tmp_path):
         assert len(r) % 16 == 0 and len(m) % 16 == 0
         assert [len(x) for x in re.findall(r" +\S+", r[:160])] == [16] * 10
         assert [len(x) for x in re.findall(r" +\S+", m[:160])] == [16] * 10
+
+
+def test_area_shrink_is_the_mean_of_the_covered_area():
+    """The photo's shrink (600 -> 480 rows, 512 -> 410 columns at 640 x 480): every output pixel is the mean of the
+    input area it covers, edge pixels weighted by their overlap; a factor-2 shrink is the 2 x 2 block mean."""
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (600, 512, 3)).astype(np.uint8)
+    out = resize(img, 410, 480, "area")
+    f = img.astype(np.float64)
+    for i, j in ((0, 0), (70, 246), (479, 409), (123, 77)):
+        y0, y1, x0, x1 = i * 1.25, (i + 1) * 1.25, j * 512 / 410, (j + 1) * 512 / 410
+        wy = np.clip(np.minimum(y1, np.arange(600) + 1) - np.maximum(y0, np.arange(600)), 0, None)
+        wx = np.clip(np.minimum(x1, np.arange(512) + 1) - np.maximum(x0, np.arange(512)), 0, None)
+        expected = np.einsum("y,x,yxc->c", wy, wx, f) / (wy.sum() * wx.sum())
+        np.testing.assert_allclose(out[i, j], expected, atol=1e-3)
+    half = resize(img, 256, 300, "area")
+    np.testing.assert_allclose(half, f.reshape(300, 2, 256, 2, 3).mean(axis=(1, 3)), atol=1e-3)
+    with pytest.raises(ValueError, match="only shrinks"):
+        resize(img, 600, 700, "area")
 
 
 def test_frame_warp_shifts_whole_pixels_exactly_and_reflects_at_the_border():
