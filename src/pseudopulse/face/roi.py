@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pseudopulse.face.landmarks import anchor_arrays, mesh_index_sets
-from pseudopulse.face.warp import convex_hull, fill_convex_polygon, fill_polygon, inside_source, invert_affine, warp_affine
+from pseudopulse.face.warp import (
+    affine_positions, convex_hull, fill_convex_polygon, fill_polygon, inside_source, invert_affine, remap_bilinear, warp_affine,
+)
 
 
 @dataclass(frozen=True)
@@ -131,13 +133,21 @@ class FaceSkinSampler:
         if not np.isfinite(m).all() or abs(m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]) < 1e-9:
             return None
         s = self.size_px
-        face = warp_affine(rgb, m, (s, s))
         mask = self.skin_mask(landmarks, m) if mask is None else mask.copy()
         h, w = rgb.shape[:2]
         corners = self._corners @ m.T
         if corners.min() < 0 or (corners[:, 0] > w - 1).any() or (corners[:, 1] > h - 1).any():
             mask &= inside_source(m, (s, s), (h, w))
-        return stats_from_pixels(face.reshape(-1, 3), mask.ravel().astype(bool), self._lab, self._block_area, self.n_rois)
+        skin = mask.ravel().astype(bool)
+        if not skin.any():
+            return None
+        # resample only the pixels the statistics read: the skin, and all of a block without skin (its fallback mean);
+        # the same integers as warping the whole canonical face (face.warp's arithmetic is per pixel), ~40 % fewer
+        empty = np.bincount(self._lab[skin], minlength=self.n_rois) == 0
+        used = np.flatnonzero(skin | empty[self._lab]) if empty.any() else np.flatnonzero(skin)
+        fx, fy = affine_positions(m, (s, s))
+        pixels = remap_bilinear(rgb, fx.ravel()[used], fy.ravel()[used])  # (len(used), 3) uint8
+        return stats_from_pixels(pixels, skin[used], self._lab[used], self._block_area, self.n_rois)
 
 
 class SmoothedSkinMask:
@@ -165,7 +175,10 @@ class SmoothedSkinMask:
 
 
 def stats_from_pixels(pixels: np.ndarray, skin: np.ndarray, lab: np.ndarray, block_area: np.ndarray, n_rois: int) -> BlockStats | None:
-    """Block/skin statistics from flat pixels (P, 3) uint8, skin flags (P,) bool and block labels (P,)."""
+    """Block/skin statistics from flat pixels (P, 3) uint8, skin flags (P,) bool and block labels (P,).
+
+    The pixels may be a subset of the canonical face, as long as it holds every skin pixel and every pixel of each
+    block without skin (whose value is then its full mean: sum over those pixels / ``block_area``)."""
     vt = np.ascontiguousarray(pixels[skin].T, dtype=np.float64)  # (3, N), channel-major for fast sums
     n = vt.shape[1]
     if n == 0:

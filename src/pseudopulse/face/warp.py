@@ -321,6 +321,31 @@ def _line(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
     mask[ys[ok], xs[ok]] = True
 
 
+def _lines(mask: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> None:
+    """``_line`` for many segments (int64 arrays of endpoints) at once: the segments inside the image in one
+    vectorised pass (the same pixels as ``_line``), the others (to be clipped) one by one."""
+    h, w = mask.shape
+    inside = (x0 >= 0) & (x0 < w) & (y0 >= 0) & (y0 < h) & (x1 >= 0) & (x1 < w) & (y1 >= 0) & (y1 < h)
+    for e in np.flatnonzero(~inside):
+        _line(mask, int(x0[e]), int(y0[e]), int(x1[e]), int(y1[e]))
+    if not inside.any():
+        return
+    x0, y0, x1, y1 = x0[inside], y0[inside], x1[inside], y1[inside]
+    swap = x1 < x0  # from the left end, as _line
+    x0, x1 = np.where(swap, x1, x0), np.where(swap, x0, x1)
+    y0, y1 = np.where(swap, y1, y0), np.where(swap, y0, y1)
+    dx, dy = x1 - x0, y1 - y0
+    n = np.maximum(dx, np.abs(dy))
+    counts = n + 1
+    k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)  # 0..n per segment
+    x0, y0, dx, dy, n = (np.repeat(a, counts) for a in (x0, y0, dx, dy, n))
+    n2 = 2 * np.maximum(n, 1)  # n = 0: the single point (x0, y0) either way
+    major_x = dx >= np.abs(dy)
+    xs = np.where(major_x, x0 + k, x0 + (2 * k * dx + n2 // 2 - 1) // n2)
+    ys = np.where(major_x, y0 + np.sign(dy) * ((2 * k * np.abs(dy) + n2 // 2 - 1) // n2), y0 + np.sign(dy) * k)
+    mask[ys, xs] = True
+
+
 _XY_SHIFT = 16  # OpenCV's fixed point for polygon edges
 
 
@@ -338,28 +363,23 @@ def fill_polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
     fx = q[:, 0] << (_XY_SHIFT - 4)  # x in 1/65536 px
     ry = (q[:, 1] + 8) >> 4  # rows, rounded half up
     rx = (fx + (1 << (_XY_SHIFT - 1))) >> _XY_SHIFT  # whole-pixel vertices of the outline
-    tops, bottoms, xtops, steps = [], [], [], []
-    for i in range(len(q)):
-        j = i - 1  # edge from vertex j to vertex i
-        _line(mask, int(rx[j]), int(ry[j]), int(rx[i]), int(ry[i]))
-        if ry[j] == ry[i]:
-            continue
-        (x0, y0), (x1, y1) = (int(fx[j]), int(ry[j])), (int(fx[i]), int(ry[i]))
-        c0, c1 = (x0, y0), (x1, y1)
-        t = (int(rx[j]), y0, int(rx[i]), y1)
-        if not (0 <= t[0] < w and 0 <= t[2] < w and 0 <= y0 < h and 0 <= y1 < h):
-            cx0, cy0, cx1, cy1 = _clip_line(w, h, *t)
-            if cy0 != cy1:
-                c0, c1 = (cx0 << _XY_SHIFT, cy0), (cx1 << _XY_SHIFT, cy1)
-        num, den = c1[0] - c0[0], c1[1] - c0[1]
-        step = abs(num) // abs(den) * (1 if (num >= 0) == (den >= 0) else -1)  # C's truncating division
-        top, start = (y0, c0) if y0 < y1 else (y1, c1)
-        tops.append(top)
-        bottoms.append(max(y0, y1))
-        xtops.append(start[0] + (top - start[1]) * step)
-        steps.append(step)
-    if tops:
-        top, bottom, xtop, step = (np.array(a, np.int64) for a in (tops, bottoms, xtops, steps))
+    j = np.arange(len(q)) - 1  # edge e runs from vertex j[e] = e - 1 to vertex e
+    _lines(mask, rx[j], ry[j], rx, ry)
+    keep = ry[j] != ry  # horizontal edges cross no row
+    x0, y0, x1, y1 = fx[j][keep], ry[j][keep], fx[keep], ry[keep]
+    c0x, c0y, c1x, c1y = x0.copy(), y0.copy(), x1.copy(), y1.copy()
+    rx0, rx1 = rx[j][keep], rx[keep]
+    outside = ~((rx0 >= 0) & (rx0 < w) & (rx1 >= 0) & (rx1 < w) & (y0 >= 0) & (y0 < h) & (y1 >= 0) & (y1 < h))
+    for e in np.flatnonzero(outside):  # an edge leaving the image steps along its clipped whole-pixel segment
+        cx0, cy0, cx1, cy1 = _clip_line(w, h, int(rx0[e]), int(y0[e]), int(rx1[e]), int(y1[e]))
+        if cy0 != cy1:
+            c0x[e], c0y[e], c1x[e], c1y[e] = cx0 << _XY_SHIFT, cy0, cx1 << _XY_SHIFT, cy1
+    num, den = c1x - c0x, c1y - c0y
+    step = np.abs(num) // np.abs(den) * np.where((num >= 0) == (den >= 0), 1, -1)  # C's truncating division
+    down = y0 < y1
+    top, bottom = np.minimum(y0, y1), np.maximum(y0, y1)
+    xtop = np.where(down, c0x, c1x) + (top - np.where(down, c0y, c1y)) * step
+    if top.size:
         rows = np.arange(max(int(top.min()), 0), min(int(bottom.max()), h))
         if rows.size:
             active = (rows[:, None] >= top[None, :]) & (rows[:, None] < bottom[None, :])  # (rows, edges)
@@ -369,6 +389,8 @@ def fill_polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
             cols = np.arange(w)
             for k in range(0, xs.shape[1] - 1, 2):  # even-odd pairs of crossings, left to right
                 ok = xs[:, k + 1] != big
+                if not ok.any():  # sorted: no row has more crossings
+                    break
                 lo = (xs[ok, k] + (1 << _XY_SHIFT) - 1) >> _XY_SHIFT
                 hi = xs[ok, k + 1] >> _XY_SHIFT
                 mask[rows[ok]] |= (cols[None, :] >= lo[:, None]) & (cols[None, :] <= hi[:, None])
@@ -404,6 +426,39 @@ def _line_subpixel(mask: np.ndarray, x1: int, y1: int, x2: int, y2: int) -> None
     mask[py[ok], px[ok]] = True
 
 
+def _lines_subpixel(mask: np.ndarray, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> None:
+    """``_line_subpixel`` for many segments (int64 arrays, 1/65536 px) at once: those inside the image in one
+    vectorised pass (the same pixels), the others (to be clipped) one by one."""
+    h, w = mask.shape
+    right, bottom = (w << _XY_SHIFT) - 1, (h << _XY_SHIFT) - 1
+    inside = (x1 >= 0) & (x1 <= right) & (y1 >= 0) & (y1 <= bottom) & (x2 >= 0) & (x2 <= right) & (y2 >= 0) & (y2 <= bottom)
+    for e in np.flatnonzero(~inside):
+        _line_subpixel(mask, int(x1[e]), int(y1[e]), int(x2[e]), int(y2[e]))
+    if not inside.any():
+        return
+    one = 1 << _XY_SHIFT
+    x1, y1, x2, y2 = x1[inside], y1[inside], x2[inside], y2[inside]
+    dx, dy = x2 - x1, y2 - y1
+    major_x = np.abs(dx) > np.abs(dy)
+    swap = np.where(major_x, dx < 0, dy < 0)  # from the lower end along the major axis
+    x1, x2 = np.where(swap, x2, x1), np.where(swap, x1, x2)
+    y1, y2 = np.where(swap, y2, y1), np.where(swap, y1, y2)
+    dx, dy = x2 - x1, y2 - y1
+
+    def cdiv(a, b):  # C's truncating division
+        return np.abs(a) // np.abs(b) * np.where((a >= 0) == (b >= 0), 1, -1)
+
+    xs_ = np.where(major_x, one, cdiv(dx << _XY_SHIFT, np.abs(dy) | 1))
+    ys_ = np.where(major_x, cdiv(dy << _XY_SHIFT, np.abs(dx) | 1), one)
+    counts = np.maximum(np.where(major_x, dx, dy) >> _XY_SHIFT, -1) + 1
+    k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    x1, y1, xs_, ys_ = (np.repeat(a, counts) for a in (x1, y1, xs_, ys_))
+    px = (x1 + (one >> 1) + k * xs_) >> _XY_SHIFT
+    py = (y1 + (one >> 1) + k * ys_) >> _XY_SHIFT
+    ok = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+    mask[py[ok], px[ok]] = True
+
+
 def fill_convex_polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
     """(H, W) bool mask of the convex polygon ``points`` (N, 2) float pixels (x, y), rasterised as OpenCV's
     ``fillConvexPoly(..., LINE_8, shift=4)`` of the points rounded to 1/16 px: walking down both sides from the
@@ -417,8 +472,8 @@ def fill_convex_polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarra
         return mask
     up = _XY_SHIFT - 4
     vx, vy = [int(a) for a in v[:, 0]], [int(a) for a in v[:, 1]]
-    for i in range(n):
-        _line_subpixel(mask, vx[i - 1] << up, vy[i - 1] << up, vx[i] << up, vy[i] << up)
+    prev = np.arange(n) - 1
+    _lines_subpixel(mask, v[prev, 0] << up, v[prev, 1] << up, v[:, 0] << up, v[:, 1] << up)
     imin = int(np.argmin(v[:, 1]))  # the first topmost vertex
     xmin, xmax = (min(vx) + 8) >> 4, (max(vx) + 8) >> 4
     ymin, ymax = (min(vy) + 8) >> 4, (max(vy) + 8) >> 4
