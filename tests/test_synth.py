@@ -349,3 +349,15 @@ def test_hidden_spans_show_the_bare_wall_and_bad_spans_are_refused():
     for bad in (((3.0, 1.0),), ((0.0, float("nan")),), ("x",)):
         with pytest.raises(SynthConfigError, match="hide_spans_s"):
             SynthConfig(hide_spans_s=bad)
+
+
+def test_i420_of_the_primaries_is_the_bt601_table():
+    """RGB -> I420 (limited-range BT.601, OpenCV's fixed point): black, white and the primaries land on the
+    textbook Y'CbCr values (Y 16..235, chroma 16..240 around 128)."""
+    from pseudopulse.synth.encode import rgb_to_i420
+
+    colours = {(0, 0, 0): (16, 128, 128), (255, 255, 255): (235, 128, 128), (255, 0, 0): (82, 90, 240),
+               (0, 255, 0): (145, 54, 34), (0, 0, 255): (41, 240, 110)}
+    for rgb, yuv in colours.items():
+        out = rgb_to_i420(np.full((4, 6, 3), rgb, np.uint8))
+        assert (out[:4] == yuv[0]).all() and (out[4:5] == yuv[1]).all() and (out[5:] == yuv[2]).all(), (rgb, out[:, 0])

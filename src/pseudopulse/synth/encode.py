@@ -14,19 +14,27 @@ import numpy as np
 from pseudopulse.synth.config import CONTAINERS, SynthConfig, SynthConfigError
 
 
+# OpenCV's BT.601 RGB -> YUV coefficients in 20-bit fixed point (ITUR_BT_601_* in its color_yuv code)
+_YUV_SHIFT = 20
+_Y_COEF = (269484, 528482, 102760)
+_U_COEF = (-155188, -305135, 460324)
+_V_COEF = (460324, -385875, -74448)
+
+
 def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB (H, W even) -> (3H/2, W) uint8 planar YUV 4:2:0 (I420: Y plane, then U, then V), BT.601
-    limited range in 8-bit fixed point (Y = 16 + (66 R + 129 G + 25 B + 128) >> 8, U and V from the top-left pixel
-    of each 2 x 2 block), as ``cv2.cvtColor(..., COLOR_RGB2YUV_I420)`` up to rounding."""
+    limited range (Y = 16 + .257 R + .504 G + .098 B, ...) in OpenCV's 20-bit fixed point, U and V from the
+    top-left pixel of each 2 x 2 block: bit-exact with ``cv2.cvtColor(..., COLOR_RGB2YUV_I420)`` (4.11)."""
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
         raise ValueError(f"I420 needs an even frame size; got {w}x{h}")
-    c = rgb.astype(np.int32)
+    c = rgb.astype(np.int64)
     r, g, b = c[..., 0], c[..., 1], c[..., 2]
-    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+    half = 1 << (_YUV_SHIFT - 1)
+    y = (_Y_COEF[0] * r + _Y_COEF[1] * g + _Y_COEF[2] * b + (half + (16 << _YUV_SHIFT))) >> _YUV_SHIFT
     r, g, b = r[::2, ::2], g[::2, ::2], b[::2, ::2]  # chroma of each 2 x 2 block: its top-left pixel
-    u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128
-    v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128
+    u = (_U_COEF[0] * r + _U_COEF[1] * g + _U_COEF[2] * b + (half + (128 << _YUV_SHIFT))) >> _YUV_SHIFT
+    v = (_V_COEF[0] * r + _V_COEF[1] * g + _V_COEF[2] * b + (half + (128 << _YUV_SHIFT))) >> _YUV_SHIFT
     out = np.empty((h * 3 // 2, w), np.uint8)
     out[:h] = np.clip(y, 0, 255)
     out[h:h + h // 4] = np.clip(u, 0, 255).reshape(h // 4, w)
