@@ -176,14 +176,20 @@ def test_weighted_nms_merges_overlaps_and_keeps_disjoint_faces():
     np.testing.assert_allclose(out[1, :4], d[2, :4])
 
 
+def rotation_about(cx: float, cy: float, angle_deg: float, scale: float) -> np.ndarray:
+    """(2, 3) forward affine map: rotate by ``angle_deg`` (counter-clockwise on screen) and scale about (cx, cy) px."""
+    a, b = scale * np.cos(np.radians(angle_deg)), scale * np.sin(np.radians(angle_deg))
+    return np.array([[a, b, (1 - a) * cx - b * cy], [-b, a, b * cx + (1 - a) * cy]])
+
+
 def test_rotated_face_gives_rotated_landmarks(stills, detector, mesh):
     """Round trip: rotating the frame by 20 degrees rotates the landmarks by 20 degrees (the crop levels the eyes)."""
-    import cv2
+    from pseudopulse.face.warp import invert_affine, warp_affine
 
     f = stills[0]
     h, w = f.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), 20.0, 1.0)
-    g = cv2.warpAffine(f, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    m = rotation_about(w / 2, h / 2, 20.0, 1.0)
+    g = warp_affine(np.ascontiguousarray(f), invert_affine(m), (h, w), "reflect101")
     lm0 = mesh.landmarks(f, detector.detect(f))[0][:, :2]
     lm1 = mesh.landmarks(g, detector.detect(g))[0][:, :2]
     expect = lm0 @ m[:, :2].T + m[:, 2]

@@ -1,4 +1,4 @@
-"""Install anywhere: the runtime dependencies resolve to wheels on new Pythons, and nothing imports mediapipe.
+"""Install anywhere: the runtime dependencies resolve to wheels on new Pythons; nothing imports mediapipe or OpenCV.
 
 The resolution checks ask PyPI (``pip install --dry-run``, nothing is downloaded but metadata) and skip when PyPI
 cannot be reached. They ignore this machine's pip configuration (local wheel folders and mirrors), so they say
@@ -49,8 +49,8 @@ def _name(req: str) -> str:
 def test_declared_dependencies_allow_new_pythons_and_numpy_2():
     p = _project()
     deps = {_name(d): d for d in p["dependencies"]}
-    assert "mediapipe" not in deps and "opencv-contrib-python" not in deps and "opencv-python" not in deps
-    assert "opencv-python-headless" in deps
+    assert "mediapipe" not in deps
+    assert not [d for d in deps if d.startswith("opencv")], "OpenCV is no runtime dependency (face/warp.py replaces it)"
     assert "<2" not in deps["numpy"].replace(" ", ""), deps["numpy"]
     assert p["requires-python"].replace(" ", "") == ">=3.10"
     for v in ("3.10", "3.11", "3.12", "3.13", "3.14"):
@@ -76,11 +76,24 @@ def test_no_mediapipe_import_in_the_package_source():
     assert all(o.startswith("src/pseudopulse/bench/detectors.py:") for o in offenders), offenders
 
 
+def test_no_cv2_import_in_the_package_source():
+    """No module under src/ imports OpenCV (cv2), not even lazily inside a function."""
+    offenders = []
+    for f in sorted((ROOT / "src").rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(), str(f))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            if any(n == "cv2" or n.startswith("cv2.") for n in names):
+                offenders.append(f"{f.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, offenders
+
+
 def test_package_imports_and_finds_a_face_with_mediapipe_blocked():
-    """Every module imports, and the default detector works, in an interpreter where ``import mediapipe`` fails."""
+    """Every module imports, and the default detector works, in an interpreter where ``import mediapipe`` and
+    ``import cv2`` fail."""
     code = r"""
 import importlib, pkgutil, sys
-sys.modules["mediapipe"] = None  # any import of mediapipe raises ImportError
+sys.modules["mediapipe"] = sys.modules["cv2"] = None  # any import of mediapipe or cv2 raises ImportError
 import pseudopulse
 for m in pkgutil.walk_packages(pseudopulse.__path__, "pseudopulse."):
     if not m.name.endswith("__main__"):  # runs the CLI
@@ -158,8 +171,8 @@ def test_runtime_dependencies_resolve_to_wheels_on_python_313_and_314(pypi, tmp_
             lambda v: _dry_run(v, deps + cpu_torch_reqs[v], no_deps=False, tmp=tmp_path), TARGET_PYTHONS)))
     for v, items in resolved.items():
         names = {i["name"]: i["version"] for i in items}
-        assert {"numpy", "scipy", "av", "opencv-python-headless", "matplotlib"} <= set(names), (v, names)
-        bad = sorted(n for n in names if n in ("torch", "mediapipe", "opencv-contrib-python") or CUDA_ONLY.match(n))
+        assert {"numpy", "scipy", "av", "matplotlib", "pillow"} <= set(names), (v, names)
+        bad = sorted(n for n in names if n in ("torch", "mediapipe") or n.startswith("opencv") or CUDA_ONLY.match(n))
         assert not bad, f"Python {v}: the non-torch dependencies pull {bad}"
         assert int(names["numpy"].split(".")[0]) >= 2, f"Python {v}: numpy {names['numpy']} (numpy 2 expected)"
         assert all(i["url"].endswith(".whl") for i in items), [i["url"] for i in items if not i["url"].endswith(".whl")]

@@ -207,13 +207,13 @@ def test_a_session_that_cannot_start_says_why_in_one_line():
 # ---------------------------------------------------------------------------------------------- the page in chromium
 def write_y4m(frames, path: Path, fps: float) -> None:
     """Frames (H, W, 3) uint8 RGB -> a YUV4MPEG2 file (4:2:0), what chromium's fake camera plays (looped)."""
-    import cv2
+    from pseudopulse.synth.encode import rgb_to_i420
 
     h, w = frames[0].shape[:2]
     with open(path, "wb") as f:
         f.write(f"YUV4MPEG2 W{w} H{h} F{int(round(fps))}:1 Ip A1:1 C420jpeg\n".encode())
         for rgb in frames:
-            f.write(b"FRAME\n" + cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+            f.write(b"FRAME\n" + rgb_to_i420(rgb).tobytes())
 
 
 class DevTools:

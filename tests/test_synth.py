@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
-import cv2
 import numpy as np
 import pytest
+from scipy import ndimage
 
+from pseudopulse.face.warp import invert_affine, warp_affine
 from pseudopulse.io import open_video
 from pseudopulse.signal import detect_beats, estimate_hr, heart_rate
 from pseudopulse.synth import (
@@ -26,6 +27,8 @@ from pseudopulse.synth import (
     write_ubfc_dataset,
     write_ubfc_subject,
 )
+from pseudopulse.synth.skin import resize
+from pseudopulse.synth.warp import FrameWarper
 
 SMALL = dict(width=320, height=240)
 
@@ -166,7 +169,7 @@ def test_pulse_is_in_the_skin_of_the_decoded_video_and_nowhere_else(clean_subjec
     assert np.allclose(t, np.arange(cfg.n_frames) / cfg.fps, atol=1e-6)  # sane AVI timestamps
     mask = skin_mask(cfg.width, cfg.height)
     skin = mask > 0.5
-    far = cv2.dilate((mask > 0).astype(np.uint8), np.ones((25, 25), np.uint8)) == 0
+    far = ~ndimage.binary_dilation(mask > 0, np.ones((25, 25), bool))
     green_skin = frames[:, skin, 1].mean(axis=1)
     green_far = frames[:, far, 1].mean(axis=1)
     assert np.corrcoef(green_skin, truth.ppg)[0, 1] > 0.8
@@ -213,13 +216,64 @@ def test_format_matches_the_real_ubfc_files(shared_data, tmp_path):
         assert [len(x) for x in re.findall(r" +\S+", m[:160])] == [16] * 10
 
 
+def test_area_shrink_is_the_mean_of_the_covered_area():
+    """The photo's shrink (600 -> 480 rows, 512 -> 410 columns at 640 x 480): every output pixel is the mean of the
+    input area it covers, edge pixels weighted by their overlap; a factor-2 shrink is the 2 x 2 block mean."""
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (600, 512, 3)).astype(np.uint8)
+    out = resize(img, 410, 480, "area")
+    f = img.astype(np.float64)
+    for i, j in ((0, 0), (70, 246), (479, 409), (123, 77)):
+        y0, y1, x0, x1 = i * 1.25, (i + 1) * 1.25, j * 512 / 410, (j + 1) * 512 / 410
+        wy = np.clip(np.minimum(y1, np.arange(600) + 1) - np.maximum(y0, np.arange(600)), 0, None)
+        wx = np.clip(np.minimum(x1, np.arange(512) + 1) - np.maximum(x0, np.arange(512)), 0, None)
+        expected = np.einsum("y,x,yxc->c", wy, wx, f) / (wy.sum() * wx.sum())
+        np.testing.assert_allclose(out[i, j], expected, atol=1e-3)
+    half = resize(img, 256, 300, "area")
+    np.testing.assert_allclose(half, f.reshape(300, 2, 256, 2, 3).mean(axis=(1, 3)), atol=1e-3)
+    with pytest.raises(ValueError, match="only shrinks"):
+        resize(img, 600, 700, "area")
+
+
+def test_frame_warp_shifts_whole_pixels_exactly_and_reflects_at_the_border():
+    """A whole-pixel head shift moves the frame by exactly that many pixels; what comes in at the edges is the
+    frame mirrored about its edge pixels (reflect-101, as OpenCV's BORDER_REFLECT_101 and NumPy's 'reflect')."""
+    rng = np.random.default_rng(3)
+    frame = (rng.random((48, 64, 3)) * 255).astype(np.float32)
+    warp = FrameWarper(48, 64)
+    for dx, dy in ((3, -2), (-7, 5), (0, 0)):
+        out = warp(frame, np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]]))
+        pad = np.pad(frame, ((10, 10), (10, 10), (0, 0)), mode="reflect")
+        expected = pad[10 - dy:10 - dy + 48, 10 - dx:10 - dx + 64]
+        np.testing.assert_allclose(out, expected, atol=0.02)
+
+
+def test_frame_warp_matches_opencv_arithmetic_up_to_its_position_rounding():
+    """Rotation + scale + shift of a smooth image: the float warp and face.warp (OpenCV's 1/32-px fixed point)
+    differ by at most the local gradient times the ~1/64-px rounding of OpenCV's source positions."""
+    yy, xx = np.mgrid[:120, :160].astype(np.float32)
+    frame = np.stack([100 + 60 * np.sin(xx / 9.0) * np.cos(yy / 7.0), 80 + xx / 2, 200 - yy], axis=-1).astype(np.float32)
+    ang, s = np.deg2rad(5.0), 1.04
+    forward = np.array([[s * np.cos(ang), -s * np.sin(ang), 12.3], [s * np.sin(ang), s * np.cos(ang), -8.6]])
+    out = FrameWarper(120, 160)(frame, forward)
+    ref = warp_affine(frame, invert_affine(forward), (120, 160), "reflect101")
+    grad = 60 * (1 / 9 + 1 / 7) + 1  # max |d frame / d px|, any channel
+    assert np.abs(out - ref).max() <= grad / 32
+    assert np.abs(out - ref).mean() < 0.05
+
+
+def test_frame_warp_rejects_a_frame_of_another_size():
+    with pytest.raises(ValueError, match="FrameWarper"):
+        FrameWarper(48, 64)(np.zeros((48, 66, 3), np.float32), np.eye(2, 3))
+
+
 def test_motion_moves_the_skin_with_the_reported_affine(tmp_path):
     cfg = SynthConfig(hr_bpm=90.0, duration_s=6.0, motion_px=8.0, rotation_deg=4.0, scale_amp=0.03, noise_sigma=1.0,
                       **SMALL)
     truth = render(cfg, tmp_path / "m.mkv")
     frames, _ = _decode(tmp_path / "m.mkv")
     mask = skin_mask(cfg.width, cfg.height)
-    moved = np.array([frames[i, cv2.warpAffine(mask, truth.affine[i], (cfg.width, cfg.height)) > 0.9, 1].mean()
+    moved = np.array([frames[i, warp_affine(mask, invert_affine(truth.affine[i]), (cfg.height, cfg.width)) > 0.9, 1].mean()
                       for i in range(len(frames))])
     fixed = frames[:, mask > 0.5, 1].mean(axis=1)
     assert np.ptp(truth.affine[:, :, 2]) > 4  # it really moves
@@ -295,3 +349,15 @@ def test_hidden_spans_show_the_bare_wall_and_bad_spans_are_refused():
     for bad in (((3.0, 1.0),), ((0.0, float("nan")),), ("x",)):
         with pytest.raises(SynthConfigError, match="hide_spans_s"):
             SynthConfig(hide_spans_s=bad)
+
+
+def test_i420_of_the_primaries_is_the_bt601_table():
+    """RGB -> I420 (limited-range BT.601, OpenCV's fixed point): black, white and the primaries land on the
+    textbook Y'CbCr values (Y 16..235, chroma 16..240 around 128)."""
+    from pseudopulse.synth.encode import rgb_to_i420
+
+    colours = {(0, 0, 0): (16, 128, 128), (255, 255, 255): (235, 128, 128), (255, 0, 0): (82, 90, 240),
+               (0, 255, 0): (145, 54, 34), (0, 0, 255): (41, 240, 110)}
+    for rgb, yuv in colours.items():
+        out = rgb_to_i420(np.full((4, 6, 3), rgb, np.uint8))
+        assert (out[:4] == yuv[0]).all() and (out[4:5] == yuv[1]).all() and (out[5:] == yuv[2]).all(), (rgb, out[:, 0])

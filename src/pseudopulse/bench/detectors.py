@@ -7,7 +7,6 @@ Candidates (all offline; weights inside the package or the wheel):
 - ``torch-face-mesh@k``: what ``extract_stmap`` does — mesh every k frames, landmarks interpolated between.
 - ``mp-face-detection`` / ``mp-face-mesh``: the same models run by mediapipe 0.10.x's ``solutions`` — only when
   mediapipe happens to be installed (it is no dependency; Python <= 3.12 only).
-- ``opencv-haar``: OpenCV frontal-face Haar cascade (``cv2.data.haarcascades``), scale 1.1, 5 neighbours.
 
 Box jitter = sqrt(var(dx) + var(dy)) of the box centre's frame-to-frame displacement (px), over consecutive frames
 that both have a box: real head motion adds the same amount for every detector, so the differences are detector
@@ -121,27 +120,10 @@ def _torch_face_mesh():
     return det.detect, det.close
 
 
-def _haar():
-    import cv2
-
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-
-    def detect(rgb: np.ndarray) -> Box | None:
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        faces = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(60, 60))
-        if len(faces) == 0:
-            return None
-        x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
-        return (float(x), float(y), float(x + w), float(y + h))
-
-    return detect, lambda: None
-
-
 # name -> factory returning (detect(rgb) -> Box | (468, 2) landmarks | None, close)
 FRAME_DETECTORS: dict[str, Callable] = {
     "torch-blazeface": _torch_blazeface,
     "torch-face-mesh": _torch_face_mesh,
-    "opencv-haar": _haar,
 }
 MEDIAPIPE_DETECTORS: dict[str, Callable] = {"mp-face-detection": _mp_face_detection, "mp-face-mesh": _mp_face_mesh}
 

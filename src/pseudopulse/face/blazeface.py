@@ -8,9 +8,9 @@ as stored in the .tflite file).
 This module reproduces what MediaPipe's ``solutions.face_detection`` graph (``FaceDetectionShortRangeCpu``) does
 around the network:
 
-1. letterbox: the frame is padded to a centred square (zeros) and resampled to 128 x 128 with OpenCV's
-   ``warpPerspective`` (bilinear, on uint8, as MediaPipe's CPU ``ImageToTensorCalculator``), then mapped to
-   [-1, 1];
+1. letterbox: the frame is padded to a centred square (zeros) and resampled to 128 x 128 the way OpenCV's
+   ``warpPerspective`` does (bilinear, fixed point, on uint8, as MediaPipe's CPU ``ImageToTensorCalculator``;
+   ``face.warp``), then mapped to [-1, 1];
 2. network: ``regressors`` (896, 16) and score logits (896,) over 896 SSD anchors (16x16 grid x 2 + 8x8 x 6);
 3. decoding (``TensorsToDetectionsCalculator``): box centre/size and 6 keypoints relative to the anchor centres,
    scale 128; score = sigmoid(clip(logit, +-100)); keep score >= ``min_score``;
@@ -32,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from pseudopulse.face.warp import box_points, invert_perspective, perspective_transform, warp_perspective
 
 INPUT_SIZE = 128
 NUM_ANCHORS = 896
@@ -274,21 +276,19 @@ def letterbox_transform(h: int, w: int, size: int = INPUT_SIZE) -> tuple[np.ndar
 def rect_transform(cx: float, cy: float, rw: float, rh: float, rotation: float, size: int) -> np.ndarray:
     """(3, 3) perspective matrix that maps the rotated rectangle (centre, size in pixels, ``rotation`` in radians)
     of the frame onto a ``size`` x ``size`` image — exactly as MediaPipe's CPU ``ImageToTensorCalculator``
-    (``cv::boxPoints`` -> ``cv::getPerspectiveTransform`` onto the output corners)."""
-    import cv2
-
-    src = cv2.boxPoints(((float(cx), float(cy)), (float(rw), float(rh)), float(np.degrees(rotation)))).astype(np.float32)
+    (``cv::boxPoints`` -> ``cv::getPerspectiveTransform`` onto the output corners; reproduced in ``face.warp``)."""
+    src = box_points(cx, cy, rw, rh, float(np.degrees(rotation)))
     s = float(size)
     dst = np.array([[0, s], [0, 0], [s, 0], [s, s]], np.float32)
-    return cv2.getPerspectiveTransform(src, dst)
+    return perspective_transform(src, dst)
 
 
 def warp(frame: np.ndarray, matrix: np.ndarray, size: int, border: str) -> np.ndarray:
-    """(size, size, 3) uint8: ``frame`` resampled through ``matrix`` (bilinear, uint8, like MediaPipe on CPU)."""
-    import cv2
-
-    mode = cv2.BORDER_CONSTANT if border == "zero" else cv2.BORDER_REPLICATE
-    return cv2.warpPerspective(frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=mode, borderValue=0)
+    """(size, size, 3) uint8: ``frame`` resampled through ``matrix`` (frame px -> crop px) with bilinear uint8
+    interpolation exactly as MediaPipe's CPU graph (OpenCV's ``warpPerspective``); ``border`` "zero" or
+    "replicate"."""
+    mode = {"zero": "constant", "replicate": "replicate"}[border]
+    return warp_perspective(frame, invert_perspective(matrix), (size, size), mode)
 
 
 def check_frames(frames) -> np.ndarray:
@@ -323,7 +323,7 @@ class BlazeFace:
 
     ``BlazeFace().detect(frames)`` with frames (N, H, W, 3) uint8 RGB returns ``list[Detections]`` (length N).
     ``device``: where the network runs ("cpu" default; "cuda" when you want it). Preprocessing and NMS run on CPU
-    (OpenCV / NumPy), as in MediaPipe, so the boxes match its ``solutions.face_detection``."""
+    (NumPy, resampling as OpenCV does), as in MediaPipe, so the boxes match its ``solutions.face_detection``."""
 
     def __init__(self, *, min_score: float = 0.5, iou_threshold: float = 0.3, device: str | torch.device = "cpu",
                  batch_size: int = 64):

@@ -11,8 +11,8 @@ Around the network this module reproduces MediaPipe's ``solutions.face_mesh`` gr
    (or the bounding box of the previous frame's 468 landmarks when tracking), rotated so that the eyes are level —
    angle of the vector from keypoint 0 to keypoint 1 of the detection (landmarks 33 -> 263 when tracking) —,
    made square on its longer side and enlarged 1.5x;
-2. crop: the rotated square resampled to 192 x 192 with OpenCV ``warpPerspective`` (bilinear on uint8, border
-   replicated), mapped to [0, 1];
+2. crop: the rotated square resampled to 192 x 192 as OpenCV's ``warpPerspective`` does (bilinear on uint8, border
+   replicated; ``face.warp``), mapped to [0, 1];
 3. network: 468 x (x, y, z) in input pixels and a face-presence logit; the face counts when
    sigmoid(logit) >= ``min_presence`` (MediaPipe's ``min_tracking_confidence``);
 4. inverse transform (``LandmarkProjectionCalculator``): un-rotate about the crop centre and scale back to the

@@ -27,7 +27,7 @@ def head_motion(
     t_s: np.ndarray, rng: np.random.Generator, *, centre_xy: tuple[float, float], motion_px: float, rotation_deg: float,
     scale_amp: float, motion_hz: float,
 ) -> np.ndarray:
-    """(T, 2, 3) float64 affine maps (cv2.warpAffine convention) moving the whole frame about ``centre_xy`` (px)."""
+    """(T, 2, 3) float64 forward affine maps (unmoved px -> frame px) moving the whole frame about ``centre_xy`` (px)."""
     tx = motion_px * smooth_trajectory(t_s, rng, motion_hz)
     ty = 0.6 * motion_px * smooth_trajectory(t_s, rng, motion_hz)
     ang = np.deg2rad(rotation_deg * smooth_trajectory(t_s, rng, motion_hz))

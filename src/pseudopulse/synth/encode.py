@@ -14,6 +14,34 @@ import numpy as np
 from pseudopulse.synth.config import CONTAINERS, SynthConfig, SynthConfigError
 
 
+# OpenCV's BT.601 RGB -> YUV coefficients in 20-bit fixed point (ITUR_BT_601_* in its color_yuv code)
+_YUV_SHIFT = 20
+_Y_COEF = (269484, 528482, 102760)
+_U_COEF = (-155188, -305135, 460324)
+_V_COEF = (460324, -385875, -74448)
+
+
+def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB (H, W even) -> (3H/2, W) uint8 planar YUV 4:2:0 (I420: Y plane, then U, then V), BT.601
+    limited range (Y = 16 + .257 R + .504 G + .098 B, ...) in OpenCV's 20-bit fixed point, U and V from the
+    top-left pixel of each 2 x 2 block: bit-exact with ``cv2.cvtColor(..., COLOR_RGB2YUV_I420)`` (4.11)."""
+    h, w = rgb.shape[:2]
+    if h % 2 or w % 2:
+        raise ValueError(f"I420 needs an even frame size; got {w}x{h}")
+    c = rgb.astype(np.int64)
+    r, g, b = c[..., 0], c[..., 1], c[..., 2]
+    half = 1 << (_YUV_SHIFT - 1)
+    y = (_Y_COEF[0] * r + _Y_COEF[1] * g + _Y_COEF[2] * b + (half + (16 << _YUV_SHIFT))) >> _YUV_SHIFT
+    r, g, b = r[::2, ::2], g[::2, ::2], b[::2, ::2]  # chroma of each 2 x 2 block: its top-left pixel
+    u = (_U_COEF[0] * r + _U_COEF[1] * g + _U_COEF[2] * b + (half + (128 << _YUV_SHIFT))) >> _YUV_SHIFT
+    v = (_V_COEF[0] * r + _V_COEF[1] * g + _V_COEF[2] * b + (half + (128 << _YUV_SHIFT))) >> _YUV_SHIFT
+    out = np.empty((h * 3 // 2, w), np.uint8)
+    out[:h] = np.clip(y, 0, 255)
+    out[h:h + h // 4] = np.clip(u, 0, 255).reshape(h // 4, w)
+    out[h + h // 4:] = np.clip(v, 0, 255).reshape(h // 4, w)
+    return out
+
+
 def check_container(path: str | Path, codec: str) -> str:
     """The container suffix of ``path`` if it can hold ``codec``; else a ``SynthConfigError`` naming both."""
     suffix = Path(path).suffix.lower()
@@ -51,11 +79,10 @@ class VideoWriter:
 
     def write(self, rgb: np.ndarray) -> None:
         import av
-        import cv2
 
         # RGB -> I420 (BT.601, limited range) here, not in PyAV's reformatter: its cached swscale state made the
         # bitstream depend on earlier decoding in the same process
-        yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+        yuv = rgb_to_i420(rgb)
         frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = self._index
         frame.time_base = self._time_base

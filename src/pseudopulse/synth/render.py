@@ -6,7 +6,8 @@ Frame model (per frame i at capture time t_i, scene coordinates, float32 RGB 0..
     frame = warpAffine(frame, A(t)) + N(0, noise_sigma^2), rounded to uint8, encoded.
 
 ``base`` is the photo on a wall (skin tone applied), M the soft skin mask, s the blood-volume signature
-(R:G:B = 0.33:0.77:0.53, green = 1), L the global illumination, A the head motion. Vectorised numpy/cv2 per frame.
+(R:G:B = 0.33:0.77:0.53, green = 1), L the global illumination, A the head motion. Vectorised NumPy per frame; the warp is a float bilinear one
+(``synth.warp``, torch ``grid_sample``), not OpenCV's fixed point.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def ground_truth(config: SynthConfig) -> GroundTruth:
 
 def iter_frames(config: SynthConfig, truth: GroundTruth | None = None):
     """Yield the clip's frames, each a new (H, W, 3) uint8 RGB array. ``truth``: ``ground_truth(config)`` if known."""
-    import cv2
+    from pseudopulse.synth.warp import FrameWarper
 
     gt = ground_truth(config) if truth is None else truth
     rng = _streams(config.seed)
@@ -93,6 +94,7 @@ def iter_frames(config: SynthConfig, truth: GroundTruth | None = None):
     gain = illumination(gt.timestamps_s, rng["light"], illumination_amp=config.illumination_amp,
                         flicker_hz=config.flicker_hz, flicker_amp=config.flicker_amp)
     moving = config.motion_px > 0 or config.rotation_deg > 0 or config.scale_amp > 0
+    warp = FrameWarper(h, w) if moving else None
 
     spec = None
     if config.specular > 0:
@@ -104,7 +106,6 @@ def iter_frames(config: SynthConfig, truth: GroundTruth | None = None):
 
     noise = _NoiseBank(rng["noise"], h, w, config.noise_sigma) if config.noise_sigma > 0 else None
     buf = np.empty((h, w, 3), dtype=np.float32)
-    tmp = np.empty_like(buf)
     hidden = np.zeros(config.n_frames, bool)
     for a, b in config.hide_spans_s:
         hidden |= (gt.timestamps_s >= a) & (gt.timestamps_s < b)
@@ -112,18 +113,18 @@ def iter_frames(config: SynthConfig, truth: GroundTruth | None = None):
         if hidden[i]:  # the face is gone: the bare wall under the same light and sensor noise
             frame = np.multiply(scene.wall, np.float32(gain[i]), out=buf)
         else:
-            cv2.scaleAdd(skin_sig, float(gt.ppg[i]), base, dst=buf)  # base * (1 + M * a * s * ppg)
+            np.multiply(skin_sig, np.float32(gt.ppg[i]), out=buf)  # base * (1 + M * a * s * ppg)
+            buf += base
             buf *= np.float32(gain[i])
             if spec is not None:
                 _add_highlight(buf, spec, i, config.specular * 255.0 * gain[i])
             frame = buf
-            if moving:
-                frame = cv2.warpAffine(buf, gt.affine[i], (w, h), dst=tmp, flags=cv2.INTER_LINEAR,
-                                       borderMode=cv2.BORDER_REFLECT_101)
+            if warp is not None:
+                frame = warp(buf, gt.affine[i])
         if noise is not None:
             frame += noise.next()
-        np.maximum(frame, 0.0, out=frame)
-        yield cv2.convertScaleAbs(frame)  # a new uint8 array: rounded to nearest, saturated at 255
+        np.clip(frame, 0.0, 255.0, out=frame)
+        yield np.rint(frame, out=frame).astype(np.uint8)  # a new uint8 array: rounded to nearest, saturated
 
 
 class _NoiseBank:

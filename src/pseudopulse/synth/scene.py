@@ -11,7 +11,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from pseudopulse.synth.skin import face_landmarks, face_photo, photo_skin_mask, hull_mask, landmark_ids, skin_colour
+from pseudopulse.synth.skin import (
+    binary_close, binary_open, ellipse_element, face_landmarks, face_photo, hull_mask, landmark_ids, photo_skin_mask, resize,
+    skin_colour,
+)
 
 # Per-channel multipliers of the skin at skin_tone = -1 (melanin absorbs blue/green most) and the gain at +1.
 _DARK_TINT = np.array([0.42, 0.33, 0.30], dtype=np.float32)
@@ -37,13 +40,11 @@ def _placement(width: int, height: int) -> tuple[float, int, int, int, int]:
 
 def _wall(width: int, height: int) -> np.ndarray:
     """A plain, softly lit beige wall: vertical gradient, vignette and faint low-frequency blotches (fixed seed)."""
-    import cv2
-
     y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
     light = 1.0 - 0.18 * y - 0.12 * x**2
     rng = np.random.default_rng(12345)
-    blot = cv2.resize(rng.standard_normal((6, 8)).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+    blot = resize(rng.standard_normal((6, 8)).astype(np.float32), width, height, "cubic")
     light = light * (1.0 + 0.03 * blot)
     colour = np.array([196.0, 188.0, 172.0], dtype=np.float32)
     return light[..., None] * colour
@@ -51,7 +52,8 @@ def _wall(width: int, height: int) -> np.ndarray:
 
 def _tint_region() -> np.ndarray:
     """Photo-sized float32 0..1 weights of all visible skin (face, ears, neck) for the skin-tone change."""
-    import cv2
+    from scipy import ndimage
+
     from pseudopulse.face.landmarks import FACEMESH_FACE_OVAL
 
     rgb = face_photo()
@@ -60,24 +62,21 @@ def _tint_region() -> np.ndarray:
     chin_to_neck = oval + np.array([0.0, 0.45 * (oval[:, 1].max() - oval[:, 1].min())])
     region = hull_mask(rgb.shape[:2], np.concatenate([oval, chin_to_neck]), grow_px=35.0)
     hard = (region > 0) & skin_colour(rgb)
-    hard = cv2.morphologyEx(hard.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    hard = binary_open(hard, np.ones((3, 3), bool))
     # close the creases and wrinkles that fail the colour test, but not across the eyes (not skin)
-    hard = cv2.morphologyEx(hard, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) & region
-    return np.maximum(cv2.GaussianBlur(hard.astype(np.float32), (0, 0), 3.0), photo_skin_mask())
+    hard = binary_close(hard, ellipse_element(9)) & (region > 0)
+    return np.maximum(ndimage.gaussian_filter(hard.astype(np.float32), 3.0, mode="mirror"), photo_skin_mask())
 
 
 @lru_cache(maxsize=8)
 def make_scene(width: int, height: int, skin_tone: float = 0.0) -> Scene:
     """The static scene for a frame size and skin tone (-1 darker .. +1 lighter). Cached; arrays are read-only."""
-    import cv2
-
     s, x0, y0, w, h = _placement(width, height)
-    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-    photo = cv2.resize(face_photo(), (w, h), interpolation=interp).astype(np.float32)
-    skin_p = np.clip(cv2.resize(photo_skin_mask(), (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+    photo = np.clip(resize(face_photo(), w, h, "area" if s < 1 else "cubic"), 0.0, 255.0)
+    skin_p = np.clip(resize(photo_skin_mask(), w, h, "linear"), 0.0, 1.0)
 
     if skin_tone != 0.0:
-        tint_w = np.clip(cv2.resize(_tint_region(), (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)[..., None]
+        tint_w = np.clip(resize(_tint_region(), w, h, "linear"), 0.0, 1.0)[..., None]
         gain = 1.0 + skin_tone * (1.0 - _DARK_TINT) if skin_tone < 0 else 1.0 + skin_tone * _LIGHT_GAIN
         photo = photo * (1.0 - tint_w) + np.minimum(photo * gain, 255.0) * tint_w
 
