@@ -7,8 +7,9 @@
 2. an HR track of the same wave over sliding windows (``window_s`` long, ``hop_s`` apart; a Viterbi path through the
    window spectra, ``signal.track``);
 3. independent evidence from the same span: the rates the other estimators (``CONFIDENCE_ESTIMATORS``: POS, CHROM,
-   2SR, and the shipped model for a training-free method's reading) read, and the rate each skin ROI of the STMap
-   reads on its own (POS per block), window by window;
+   2SR, and the shipped model for a training-free method's reading) read, the rate each skin ROI of the STMap
+   reads on its own (POS per block), and whether the blocks pulse in phase at the rate (``roi_coherence``), window
+   by window;
 4. a confidence (``signal.confidence``: the estimated probability that a reading is within 5 bpm of a contact PPG)
    for the whole reading and for every window, ``reliable`` (confidence >= ``min_confidence``) and, when it is not,
    the reasons in plain words.

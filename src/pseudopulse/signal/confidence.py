@@ -17,7 +17,7 @@ every candidate set with the features below, did not pass the guards declared fo
 
 Every feature is computed from the signals a reading already has: the spectra of its own wave (``HRTrack``), the
 rates that independent estimators (POS, CHROM, 2SR waves of the same STMap) read from the same span, the rates of
-the STMap's skin ROIs read one by one, and the face-found mask. Nothing reads a label. ``pseudopulse.reading``
+the STMap's skin ROIs read one by one and their phase coherence at the read rate, and the face-found mask. Nothing reads a label. ``pseudopulse.reading``
 gathers them for a prediction; this module only maps features to a confidence.
 
 Contract: waves ``(T,)``, STMap values ``(T, R, 3)`` raw colour means, time on axis 0, ``fs`` in Hz, rates in bpm.
