@@ -118,8 +118,13 @@ def roi_waves(stmap, t_s: np.ndarray, fs: float):
         yield wave
 
 
+def _readable(wave: np.ndarray) -> bool:
+    """A wave a rate can be read from: finite everywhere and not constant."""
+    return bool(np.all(np.isfinite(wave)) and np.std(wave) > 0)
+
+
 def _wave_rate(wave: np.ndarray, fs: float, band_hz) -> float:
-    if not np.all(np.isfinite(wave)) or np.std(wave) == 0:
+    if not _readable(wave):
         return float("nan")
     try:
         return float(estimate_hr(wave, fs, band_hz).hr_bpm)
@@ -149,7 +154,7 @@ def _other_waves(stmap, name: str, t_s: np.ndarray) -> dict[str, np.ndarray]:
 def _tracks(waves, **track_kw) -> np.ndarray:
     """(M, K) own PSD peak (bpm) of each readable wave (an iterable of (N,) waves) in each track window; (0, K) when
     none can be read."""
-    rows = [hr_track(w, **track_kw).peak_bpm for w in waves if np.all(np.isfinite(w)) and np.std(w) > 0]
+    rows = [hr_track(w, **track_kw).peak_bpm for w in waves if _readable(w)]
     return np.array(rows) if rows else np.empty((0, 0))
 
 
@@ -161,7 +166,7 @@ def _roi_evidence(stmap, t_s: np.ndarray, track: HRTrack, hr_bpm: float, **track
     rates = np.column_stack([track.hr_bpm, np.full(track.n_windows, float(hr_bpm))])
     peaks, phasors, magnitudes = [], np.zeros(rates.shape, complex), np.zeros(rates.shape)
     for w in roi_waves(stmap, t_s, track_kw["fs"]):
-        if not np.all(np.isfinite(w)) or np.std(w) == 0:
+        if not _readable(w):
             continue
         clean = clean_wave(w, track_kw["fs"], lo_hi)
         peaks.append(hr_track(clean, clean=False, **track_kw).peak_bpm)

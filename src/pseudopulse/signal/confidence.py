@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from pseudopulse.signal.track import HRTrack
+from pseudopulse.signal.track import TRACK_BLOCK, HRTrack
 
 CONFIDENCE_TOL_BPM = 5.0
 CONFIDENCE_MEANING = (
@@ -155,11 +155,11 @@ TRIM_SHARE = 0.1  # ``trim_agreement`` re-reads each window without its first an
 
 def window_frames(x: np.ndarray, track: HRTrack) -> np.ndarray:
     """(K, n) the windows of ``x`` (T,) (or (T, C) -> (K, n, C)) that ``track`` was read from (same length, hop
-    and start; ``x`` on the track's grid at ``track.fs`` Hz)."""
+    and start; ``x`` on the track's grid at ``track.fs`` Hz): a read-only view, no copy."""
     n = int(round(track.window_s * track.fs))
     hop = max(1, int(round(track.hop_s * track.fs)))
-    starts = np.arange(0, len(x) - n + 1, hop)[: track.n_windows]
-    return np.stack([x[s : s + n] for s in starts])
+    view = np.lib.stride_tricks.sliding_window_view(x, n, axis=0)[::hop][: track.n_windows]  # (K, [C,] n)
+    return np.moveaxis(view, -1, 1)
 
 
 def _power_near(power: np.ndarray, bpm: np.ndarray, centre_bpm, tol_bpm: float) -> np.ndarray:
@@ -195,21 +195,20 @@ def window_phasors(clean_wave_: np.ndarray, track: HRTrack, rates_bpm: np.ndarra
     """(K, M) complex: per window of ``track``, the Hann-weighted Fourier coefficient of ``clean_wave_`` (T,, on the
     track's grid, already cleaned) at each of the M rates in ``rates_bpm`` (K, M) bpm, the window z-scored first
     (so every wave weighs by how much of its own window lies at the rate, not by its scale). Phase is measured from
-    each window's first sample, the same for every wave of one grid. Windows are read 256 at a time (a long
-    recording's (K, n) windows are never held)."""
-    x = np.asarray(clean_wave_, dtype=np.float64)
-    n = int(round(track.window_s * track.fs))
-    hop = max(1, int(round(track.hop_s * track.fs)))
-    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop][: track.n_windows]  # (K, n) view, no copy
+    each window's first sample, the same for every wave of one grid. Windows are read ``TRACK_BLOCK`` at a time (a
+    long recording's (K, n) windows are never held)."""
+    frames = window_frames(np.asarray(clean_wave_, dtype=np.float64), track)  # (K, n) view
+    n = frames.shape[1]
     win = np.hanning(n + 2)[1:-1]
     t = np.arange(n) / track.fs
     rates = np.asarray(rates_bpm, dtype=np.float64).reshape(len(frames), -1) / 60.0  # (K, M) Hz
     out = np.empty(rates.shape, dtype=np.complex128)
-    for i in range(0, len(frames), 256):
-        block = frames[i : i + 256] - frames[i : i + 256].mean(axis=1, keepdims=True)
-        block *= win / np.maximum(block.std(axis=1, keepdims=True), 1e-12)
-        phase = np.exp(-2j * np.pi * rates[i : i + 256, :, None] * t[None, None, :])  # (B, M, n)
-        out[i : i + 256] = np.einsum("bmn,bn->bm", phase, block)
+    for i in range(0, len(frames), TRACK_BLOCK):
+        blk = slice(i, i + TRACK_BLOCK)
+        x = frames[blk] - frames[blk].mean(axis=1, keepdims=True)
+        x *= win / np.maximum(x.std(axis=1, keepdims=True), 1e-12)
+        phase = np.exp(-2j * np.pi * rates[blk, :, None] * t[None, None, :])  # (B, M, n)
+        out[blk] = np.einsum("bmn,bn->bm", phase, x)
     return out
 
 
