@@ -144,14 +144,14 @@ def load_cached(file: str | Path, key: str, fingerprint: str | None = None, para
     if not file.is_file():
         return None
     try:
-        with np.load(file, allow_pickle=False) as d, zipfile.ZipFile(file) as zf:
+        with np.load(file, allow_pickle=False) as d:
             if str(d["cache_key"]) != key or str(d["code_version"]) != STMAP_CODE_VERSION:
                 return None
             if fingerprint is not None and str(d["video_sha256"]) != fingerprint:
                 return None
             if params is not None and str(d["params_json"]) != _params_json(params):
                 return None
-            arrays = {k: _read_rows(zf, k) if k == "values" else d[k] for k in STMap_FIELDS}
+            arrays = {k: _read_rows(d.zip, k) if k == "values" else d[k] for k in STMap_FIELDS}  # the npz's own zip
             meta_json = str(d["meta_json"])
             if str(d["digest"]) != _digest(arrays, meta_json):
                 return None

@@ -24,7 +24,7 @@ import numpy as np
 
 from pseudopulse.errors import SignalError
 from pseudopulse.signal.filters import uniform_times
-from pseudopulse.stmap.spill import release
+from pseudopulse.stmap.spill import release, row_blocks
 
 MAX_FACE_GAP_S = 1.0  # longest stretch without a face (s) that is bridged by interpolation; longer is refused
 UNIFORM_TOLERANCE = 0.05  # frame intervals within this relative deviation of 1/fs count as a uniform rate
@@ -223,9 +223,10 @@ class STMap:
         """(T, 3) float64 colour of ROI block ``r`` in every frame (``values[:, r]``), read ``block`` frames at a time
         (a map spilled to a file is not brought into memory whole: its pages are released after each slice)."""
         out = np.empty((self.n_frames, 3), dtype=np.float64)
-        for a in range(0, self.n_frames, block):
-            out[a : a + block] = self.values[a : a + block, r]
-            release(self.values)
+        a = 0
+        for rows in row_blocks(self.values, block):  # run to its end: the last slice's pages are released too
+            out[a : a + len(rows)] = rows[:, r]
+            a += len(rows)
         return out
 
     # ------------------------------------------------------------------ persistence
