@@ -300,38 +300,16 @@ def _clip_line(w: int, h: int, x1: int, y1: int, x2: int, y2: int) -> tuple[int,
     return x1, y1, x2, y2
 
 
-def _line(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
-    """Draw the 8-connected line between integer pixels into ``mask`` as OpenCV's ``line(LINE_8)``: clipped to the
-    image first, then from the left end the minor coordinate steps when it is more than half a pixel behind."""
-    h, w = mask.shape
-    if not (0 <= x0 < w and 0 <= y0 < h and 0 <= x1 < w and 0 <= y1 < h):
-        x0, y0, x1, y1 = _clip_line(w, h, x0, y0, x1, y1)
-    if x1 < x0:
-        x0, y0, x1, y1 = x1, y1, x0, y0
-    dx, dy = x1 - x0, y1 - y0
-    n = max(abs(dx), abs(dy))
-    k = np.arange(n + 1)
-    if n == 0:
-        xs, ys = k + x0, k + y0
-    elif dx >= abs(dy):
-        xs, ys = x0 + k, y0 + np.sign(dy) * ((2 * k * abs(dy) + n - 1) // (2 * n))
-    else:
-        xs, ys = x0 + (2 * k * dx + n - 1) // (2 * n), y0 + np.sign(dy) * k
-    ok = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-    mask[ys[ok], xs[ok]] = True
-
-
 def _lines(mask: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> None:
-    """``_line`` for many segments (int64 arrays of endpoints) at once: the segments inside the image in one
-    vectorised pass (the same pixels as ``_line``), the others (to be clipped) one by one."""
+    """Draw 8-connected lines between integer pixels (int64 arrays of endpoints) into ``mask`` as OpenCV's
+    ``line(LINE_8)``: a segment not wholly inside the image is clipped first (``_clip_line``), then each is drawn
+    from its left end, the minor coordinate stepping when it is more than half a pixel behind; all in one pass."""
     h, w = mask.shape
+    x0, y0, x1, y1 = (np.array(a, dtype=np.int64) for a in (x0, y0, x1, y1))
     inside = (x0 >= 0) & (x0 < w) & (y0 >= 0) & (y0 < h) & (x1 >= 0) & (x1 < w) & (y1 >= 0) & (y1 < h)
     for e in np.flatnonzero(~inside):
-        _line(mask, int(x0[e]), int(y0[e]), int(x1[e]), int(y1[e]))
-    if not inside.any():
-        return
-    x0, y0, x1, y1 = x0[inside], y0[inside], x1[inside], y1[inside]
-    swap = x1 < x0  # from the left end, as _line
+        x0[e], y0[e], x1[e], y1[e] = _clip_line(w, h, int(x0[e]), int(y0[e]), int(x1[e]), int(y1[e]))
+    swap = x1 < x0  # from the left end
     x0, x1 = np.where(swap, x1, x0), np.where(swap, x0, x1)
     y0, y1 = np.where(swap, y1, y0), np.where(swap, y0, y1)
     dx, dy = x1 - x0, y1 - y0
@@ -343,7 +321,8 @@ def _lines(mask: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1:
     major_x = dx >= np.abs(dy)
     xs = np.where(major_x, x0 + k, x0 + (2 * k * dx + n2 // 2 - 1) // n2)
     ys = np.where(major_x, y0 + np.sign(dy) * ((2 * k * np.abs(dy) + n2 // 2 - 1) // n2), y0 + np.sign(dy) * k)
-    mask[ys, xs] = True
+    ok = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)  # a clipped segment wholly outside draws nothing
+    mask[ys[ok], xs[ok]] = True
 
 
 _XY_SHIFT = 16  # OpenCV's fixed point for polygon edges
@@ -403,41 +382,18 @@ def _cdiv(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
-def _line_subpixel(mask: np.ndarray, x1: int, y1: int, x2: int, y2: int) -> None:
-    """Draw the line between two points in 1/65536 px into ``mask``, as OpenCV's ``Line2`` (the outline of
-    ``fillConvexPoly`` with sub-pixel vertices): clipped to the image, stepped one pixel along the major axis from
-    the lower end, the minor coordinate in fixed point, each point rounded half up."""
-    h, w = mask.shape
-    one = 1 << _XY_SHIFT
-    x1, y1, x2, y2 = _clip_line(w << _XY_SHIFT, h << _XY_SHIFT, x1, y1, x2, y2)
-    dx, dy = x2 - x1, y2 - y1
-    if abs(dx) > abs(dy):
-        if dx < 0:
-            x1, y1, x2, y2, dy = x2, y2, x1, y1, -dy
-        xs_, ys_, n = one, _cdiv(dy << _XY_SHIFT, abs(dx) | 1), (x2 - x1) >> _XY_SHIFT
-    else:
-        if dy < 0:
-            x1, y1, x2, y2, dx = x2, y2, x1, y1, -dx
-        xs_, ys_, n = _cdiv(dx << _XY_SHIFT, abs(dy) | 1), one, (y2 - y1) >> _XY_SHIFT
-    k = np.arange(max(n, -1) + 1, dtype=np.int64)
-    px = (x1 + (one >> 1) + k * xs_) >> _XY_SHIFT
-    py = (y1 + (one >> 1) + k * ys_) >> _XY_SHIFT
-    ok = (px >= 0) & (px < w) & (py >= 0) & (py < h)
-    mask[py[ok], px[ok]] = True
-
-
 def _lines_subpixel(mask: np.ndarray, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> None:
-    """``_line_subpixel`` for many segments (int64 arrays, 1/65536 px) at once: those inside the image in one
-    vectorised pass (the same pixels), the others (to be clipped) one by one."""
+    """Draw lines between points in 1/65536 px (int64 arrays) into ``mask``, as OpenCV's ``Line2`` (the outline of
+    ``fillConvexPoly`` with sub-pixel vertices): a segment not wholly inside the image is clipped first, then each
+    is stepped one pixel along its major axis from the lower end, the minor coordinate in fixed point, each point
+    rounded half up; all in one pass."""
     h, w = mask.shape
     right, bottom = (w << _XY_SHIFT) - 1, (h << _XY_SHIFT) - 1
+    x1, y1, x2, y2 = (np.array(a, dtype=np.int64) for a in (x1, y1, x2, y2))
     inside = (x1 >= 0) & (x1 <= right) & (y1 >= 0) & (y1 <= bottom) & (x2 >= 0) & (x2 <= right) & (y2 >= 0) & (y2 <= bottom)
     for e in np.flatnonzero(~inside):
-        _line_subpixel(mask, int(x1[e]), int(y1[e]), int(x2[e]), int(y2[e]))
-    if not inside.any():
-        return
+        x1[e], y1[e], x2[e], y2[e] = _clip_line(w << _XY_SHIFT, h << _XY_SHIFT, int(x1[e]), int(y1[e]), int(x2[e]), int(y2[e]))
     one = 1 << _XY_SHIFT
-    x1, y1, x2, y2 = x1[inside], y1[inside], x2[inside], y2[inside]
     dx, dy = x2 - x1, y2 - y1
     major_x = np.abs(dx) > np.abs(dy)
     swap = np.where(major_x, dx < 0, dy < 0)  # from the lower end along the major axis
