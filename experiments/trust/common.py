@@ -23,8 +23,9 @@ WORK = Path("/tmp/trust_work")
 CLIP_S = 10.0
 
 
-def ubfc_recordings():
-    """[(name, grid_stmap_cut_to_gt, fs, aligned_gt, clips)] for the 11 UBFC subjects."""
+def ubfc_recordings(detect_every: int = 10):
+    """[(name, grid_stmap_cut_to_gt, fs, aligned_gt, clips)] for the 11 UBFC subjects (landmarks every
+    ``detect_every`` frames; the product's 10 by default)."""
     from pseudopulse.datasets import get_dataset
     from pseudopulse.datasets.base import align_ground_truth
     from pseudopulse.eval.clips import cut_clips
@@ -36,7 +37,7 @@ def ubfc_recordings():
         times = rec.frame_timestamps()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            st = extract_stmap(rec.video_path, roi="face", grid=(5, 5), detect_every=10, cache_dir=CACHE,
+            st = extract_stmap(rec.video_path, roi="face", grid=(5, 5), detect_every=detect_every, cache_dir=CACHE,
                                fps=rec.fps, timestamps_s=times)
             grid_map, fs = _eval_grid(st, None)
             grid_t = grid_map.timestamps_s - grid_map.timestamps_s[0]
