@@ -9,9 +9,10 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	# --no-compile: Python writes bytecode for the modules it imports, not for all of torch/sympy/scipy (-175 MB)
 	# CPU build of torch first, so the project's torch range installs nothing more
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,serve]'
+	$(PY) -m pip install -q --no-compile torch==2.13.0
+	$(PY) -m pip install -q --no-compile -e '.[test,serve]'
 	touch $(STAMP)
 
 demo: $(STAMP)
