@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	# --no-compile: Python writes bytecode for the modules it imports, not for all of torch/sympy/scipy (-175 MB)
 	# CPU build of torch first, so the project's torch range installs nothing more
 	$(PY) -m pip install -q --no-compile torch==2.13.0
-	$(PY) -m pip install -q --no-compile -e '.[test,serve]'
+	$(PY) -m pip install -q --no-compile -e '.[test,serve,litert]'
 	touch $(STAMP)
 
 demo: $(STAMP)

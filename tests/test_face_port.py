@@ -2,7 +2,8 @@
 
 Fixture: ``tests/fixtures/face/face_port.npz``, written by ``tools/record_face_fixtures.py`` (frames downscaled from
 the shared UBFC-rPPG recordings and unlabeled clips, two of them rotated; raw TFLite outputs from ai-edge-litert on
-the same input tensors; ``mp.solutions`` boxes and landmarks). Nothing here needs mediapipe or litert.
+the same input tensors; ``mp.solutions`` boxes and landmarks). Nothing here needs mediapipe; the LiteRT backend's
+tests (the optional ``litert`` extra) skip without ``ai-edge-litert``.
 """
 
 from pathlib import Path
@@ -21,6 +22,10 @@ from pseudopulse.face.blazeface import (
     weighted_nms,
 )
 from pseudopulse.face.facemesh import FaceMesh, FaceMeshTracker, facemesh_net, roi_from_detections
+from pseudopulse.face.runtime import litert_available
+
+needs_litert = pytest.mark.skipif(not litert_available(), reason="ai-edge-litert not installed (the litert extra)")
+BACKENDS = ["torch", pytest.param("litert", marks=needs_litert)]
 
 FIXTURE = Path(__file__).parent / "fixtures" / "face" / "face_port.npz"
 
@@ -36,14 +41,19 @@ def stills(ref) -> list[np.ndarray]:
     return [ref[f"frame_{k}"] for k in range(len(ref["det_count"]))]
 
 
-@pytest.fixture(scope="module")
-def detector() -> BlazeFace:
-    return BlazeFace()
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def mesh() -> FaceMesh:
-    return FaceMesh()
+def detector(backend) -> BlazeFace:
+    return BlazeFace(backend=backend)
+
+
+@pytest.fixture(scope="module")
+def mesh(backend) -> FaceMesh:
+    return FaceMesh(backend=backend)
 
 
 def _iou(a, b) -> float:
@@ -76,8 +86,27 @@ def test_facemesh_raw_outputs_match_tflite(ref):
     assert np.abs(logit - ref["mesh_logit"]).max() < 1e-3
 
 
-def test_network_inputs_are_built_like_mediapipe(ref, stills, detector, mesh):
-    """Letterbox and rotated crop reproduce the recorded uint8 network inputs (OpenCV warp, as MediaPipe's CPU path)."""
+@needs_litert
+def test_litert_backend_runs_the_tflite_models(ref):
+    """The litert backend is the reference runtime: its raw outputs are the recorded TFLite ones."""
+    det, mesh = BlazeFace(backend="litert"), FaceMesh(backend="litert")
+    assert det.backend == mesh.backend == "litert"
+    reg, logit = det.raw(ref["det_input"].astype(np.float32) * np.float32(2 / 255) - 1)
+    assert reg.shape == ref["det_reg"].shape and logit.shape == ref["det_logit"].shape
+    np.testing.assert_allclose(reg, ref["det_reg"], atol=1e-4, rtol=1e-6)
+    np.testing.assert_allclose(logit, ref["det_logit"], atol=1e-4, rtol=1e-6)
+    lm, p = mesh.raw(ref["mesh_input"].astype(np.float32) / np.float32(255))
+    assert lm.shape == ref["mesh_raw"].shape and p.shape == ref["mesh_logit"].shape
+    assert np.abs(lm - ref["mesh_raw"]).max() < 1e-4
+    assert np.abs(p - ref["mesh_logit"]).max() < 1e-4
+
+
+def test_network_inputs_are_built_like_mediapipe(ref, stills):
+    """Letterbox and rotated crop reproduce the recorded uint8 network inputs (OpenCV warp, as MediaPipe's CPU path).
+
+    The recorded crops follow the torch port's detections; the crop code is the same for both backends, but LiteRT's
+    detections differ by ~1e-5 px, enough to move a crop pixel on a sharp edge to the next 1/32-px step."""
+    detector, mesh = BlazeFace(backend="torch"), FaceMesh(backend="torch")
     for j, k in enumerate(ref["raw_frames"]):
         x, _ = detector.preprocess(stills[k])
         u8 = np.rint((x[0] + 1) * 127.5)
@@ -105,9 +134,9 @@ def test_landmarks_match_mediapipe_face_mesh_static(ref, stills, detector, mesh)
         assert err[:, 2].max() < 0.5
 
 
-def test_tracking_matches_mediapipe_video_mode(ref):
+def test_tracking_matches_mediapipe_video_mode(ref, backend):
     frames = [ref[f"track_{t}"] for t in range(len(ref["track_lm"]))]
-    with FaceMeshTracker(tracking=True) as tr:
+    with FaceMeshTracker(tracking=True, backend=backend) as tr:
         for t, f in enumerate(frames):
             lm = tr.process(f)
             assert lm is not None
@@ -204,3 +233,54 @@ def test_weights_ship_inside_the_package():
     w = resources.files("pseudopulse.face").joinpath("weights")
     names = {p.name for p in w.iterdir()}
     assert {"blazeface_short_range.npz", "face_landmark.npz", "NOTICE"} <= names
+
+
+# ------------------------------------------------------------------ backend selection
+def test_backend_resolution(monkeypatch):
+    from pseudopulse.errors import FaceError
+    from pseudopulse.face import runtime
+    from pseudopulse.face.detector import FaceMeshDetector, detector_name
+
+    monkeypatch.delenv(runtime.ENV_VAR, raising=False)
+    assert runtime.resolve_backend("torch", "cpu") == "torch"
+    assert runtime.resolve_backend("auto", "cuda:0") == "torch"  # LiteRT runs on the CPU only
+    assert runtime.resolve_backend("auto", "cpu") == ("litert" if litert_available() else "torch")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        runtime.resolve_backend("onnx", "cpu")
+    with pytest.raises(ValueError, match="CPU only"):
+        runtime.resolve_backend("litert", "cuda")
+    monkeypatch.setenv(runtime.ENV_VAR, "torch")
+    assert runtime.resolve_backend("auto", "cpu") == "torch"
+    with FaceMeshDetector(tracking=False) as det:
+        assert det.backend == "torch" and det.name == detector_name("torch") == "mediapipe-face-mesh-0.10.21-torch"
+    monkeypatch.setenv(runtime.ENV_VAR, "tflite")
+    with pytest.raises(FaceError, match="PSEUDOPULSE_FACE_BACKEND='tflite' is not a face backend"):
+        FaceMeshDetector()
+    monkeypatch.delenv(runtime.ENV_VAR)
+    monkeypatch.setattr(runtime, "litert_available", lambda: False)
+    assert runtime.resolve_backend("auto", "cpu") == "torch"
+    with pytest.raises(FaceError, match=r'pip install "pseudopulse\[litert\]"'):
+        runtime.resolve_backend("litert", "cpu")
+
+
+@needs_litert
+def test_litert_and_torch_track_the_same_landmarks(ref):
+    from pseudopulse.face.detector import FaceMeshDetector
+
+    frames = [ref[f"track_{t}"] for t in range(len(ref["track_lm"]))]
+    with FaceMeshDetector(backend="torch") as a, FaceMeshDetector(backend="litert") as b:
+        assert b.name == "mediapipe-face-mesh-0.10.21-litert"
+        for f in frames:
+            assert np.abs(a.detect(f) - b.detect(f)).max() < 0.05  # px; the same model on two runtimes
+
+
+def test_both_backends_ship_the_same_models():
+    """The .tflite files LiteRT runs are the ones the torch weights were converted from (their recorded SHA-256)."""
+    import hashlib
+    from importlib import resources
+
+    weights = resources.files("pseudopulse.face").joinpath("weights")
+    for npz, tflite in (("blazeface_short_range.npz", "face_detection_short_range.tflite"),
+                        ("face_landmark.npz", "face_landmark.tflite")):  # fmt: skip
+        with weights.joinpath(npz).open("rb") as f, np.load(f) as z:
+            assert str(z["_source_sha256"]) == hashlib.sha256(weights.joinpath(tflite).read_bytes()).hexdigest()

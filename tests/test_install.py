@@ -155,7 +155,8 @@ def _dry_run(python: str, reqs: list[str], *, no_deps: bool, tmp: Path) -> list[
 
 @pytest.mark.network
 def test_runtime_dependencies_resolve_to_wheels_on_python_313_and_314(pypi, tmp_path):
-    deps = [d for d in _project()["dependencies"] if _name(d) != "torch"]
+    # with the optional litert extra (the face networks on LiteRT): it too must have wheels on the new Pythons
+    deps = [d for d in _project()["dependencies"] if _name(d) != "torch"] + _project()["optional-dependencies"]["litert"]
     with ThreadPoolExecutor(len(TARGET_PYTHONS)) as ex:
         torch_items = dict(zip(TARGET_PYTHONS, ex.map(
             lambda v: _dry_run(v, [f"torch=={TORCH_PIN}"], no_deps=True, tmp=tmp_path), TARGET_PYTHONS)))
@@ -172,6 +173,7 @@ def test_runtime_dependencies_resolve_to_wheels_on_python_313_and_314(pypi, tmp_
     for v, items in resolved.items():
         names = {i["name"]: i["version"] for i in items}
         assert {"numpy", "scipy", "av", "matplotlib", "pillow"} <= set(names), (v, names)
+        assert sys.platform == "darwin" or "ai-edge-litert" in names, (v, names)  # the extra has no macOS wheels
         bad = sorted(n for n in names if n in ("torch", "mediapipe") or n.startswith("opencv") or CUDA_ONLY.match(n))
         assert not bad, f"Python {v}: the non-torch dependencies pull {bad}"
         assert int(names["numpy"].split(".")[0]) >= 2, f"Python {v}: numpy {names['numpy']} (numpy 2 expected)"

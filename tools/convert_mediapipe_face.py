@@ -1,6 +1,8 @@
 """Convert MediaPipe's BlazeFace (short range) and face-mesh TFLite models to ``.npz`` weights for
 ``pseudopulse.face.blazeface`` / ``pseudopulse.face.facemesh``.
 
+Also copies the two .tflite files unchanged beside the weights (the optional LiteRT backend runs them).
+
 Dev-only tool, not installed with the package. Needs the ``tflite`` PyPI package (a flatbuffer parser;
 nothing is executed) and the two model files from the mediapipe 0.10.21 wheel:
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +95,7 @@ def main() -> None:
         w["_source_sha256"] = np.array(hashlib.sha256(src.read_bytes()).hexdigest())
         w["_source_file"] = np.array(rel)
         np.savez_compressed(a.out / fname, **w)
+        shutil.copyfile(src, a.out / src.name)  # the original, for the optional LiteRT backend
         n = sum(v.size for k, v in w.items() if not k.startswith("_"))
         print(f"{fname}: {len(w) - 2} arrays, {n} parameters, dtypes {sorted({str(v.dtype) for k, v in w.items() if not k.startswith('_')})}")
 

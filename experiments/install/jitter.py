@@ -5,7 +5,8 @@ import json, sys, time, glob
 from pathlib import Path
 import numpy as np
 from pseudopulse.io import open_video
-from pseudopulse.bench.detectors import _landmark_jitter, _mp_face_mesh, _torch_face_mesh
+from pseudopulse.bench.detectors import _landmark_jitter, _litert_face_mesh, _mp_face_mesh, _torch_face_mesh
+from pseudopulse.face.runtime import litert_available
 # usage: python experiments/install/jitter.py N OUT.json [FOLDER]   (FOLDER default ../shared/data/unlabeled)
 N = int(sys.argv[1]); out = {}
 folder = sys.argv[3] if len(sys.argv) > 3 else str(Path(__file__).resolve().parents[3] / "shared/data/unlabeled")
@@ -17,7 +18,8 @@ for v in sorted(glob.glob(folder + "/*.m[po4v]*")):
             if len(frames) >= N: break
     row = {"h": frames[0].shape[0], "w": frames[0].shape[1]}
     lms = {}
-    for name, fac in (("torch", _torch_face_mesh), ("mp", _mp_face_mesh)):
+    runtimes = [("torch", _torch_face_mesh), ("mp", _mp_face_mesh)] + ([("litert", _litert_face_mesh)] if litert_available() else [])
+    for name, fac in runtimes:
         det, close = fac(); det(frames[0]); close(); det, close = fac()
         t0 = time.process_time(); w0 = time.perf_counter()
         lm = [det(f) for f in frames]

@@ -96,7 +96,7 @@ def _mp_face_mesh():
     return detect, mesh.close
 
 
-def _torch_blazeface():
+def _blazeface(backend: str):
     import torch
 
     from pseudopulse.face.blazeface import BlazeFace
@@ -104,7 +104,7 @@ def _torch_blazeface():
 
     saved = torch.get_num_threads()
     torch.set_num_threads(DEFAULT_TORCH_THREADS)  # as FaceMeshDetector runs it
-    det = BlazeFace()
+    det = BlazeFace(backend=backend)
 
     def detect(rgb: np.ndarray) -> Box | None:
         (d,) = det.detect(rgb)
@@ -113,24 +113,38 @@ def _torch_blazeface():
     return detect, lambda: torch.set_num_threads(saved)
 
 
-def _torch_face_mesh():
+def _face_mesh(backend: str):
     from pseudopulse.face.detector import FaceMeshDetector
 
-    det = FaceMeshDetector(tracking=True)
+    det = FaceMeshDetector(tracking=True, backend=backend)
     return det.detect, det.close
+
+
+def _torch_face_mesh():
+    return _face_mesh("torch")
+
+
+def _litert_face_mesh():
+    return _face_mesh("litert")
 
 
 # name -> factory returning (detect(rgb) -> Box | (468, 2) landmarks | None, close)
 FRAME_DETECTORS: dict[str, Callable] = {
-    "torch-blazeface": _torch_blazeface,
+    "torch-blazeface": lambda: _blazeface("torch"),
     "torch-face-mesh": _torch_face_mesh,
 }
+LITERT_DETECTORS: dict[str, Callable] = {"litert-blazeface": lambda: _blazeface("litert"), "litert-face-mesh": _litert_face_mesh}
 MEDIAPIPE_DETECTORS: dict[str, Callable] = {"mp-face-detection": _mp_face_detection, "mp-face-mesh": _mp_face_mesh}
 
 
 def frame_detectors() -> dict[str, Callable]:
-    """The candidates of this run: the package's own, plus mediapipe's when mediapipe is installed."""
+    """The candidates of this run: the package's own (torch, and LiteRT when the litert extra is installed), plus
+    mediapipe's when mediapipe is installed."""
+    from pseudopulse.face.runtime import litert_available
+
     out = dict(FRAME_DETECTORS)
+    if litert_available():
+        out.update(LITERT_DETECTORS)
     if mediapipe_solutions_if_installed() is not None:
         out.update(MEDIAPIPE_DETECTORS)
     return out

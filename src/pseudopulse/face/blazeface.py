@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pseudopulse.face.runtime import LiteRTNet, resolve_backend
 from pseudopulse.face.warp import box_points, invert_perspective, perspective_transform, warp_perspective
 
 INPUT_SIZE = 128
@@ -322,17 +323,23 @@ class BlazeFace:
     """MediaPipe's short-range BlazeFace detector (faces within ~2 m), batched over frames.
 
     ``BlazeFace().detect(frames)`` with frames (N, H, W, 3) uint8 RGB returns ``list[Detections]`` (length N).
-    ``device``: where the network runs ("cpu" default; "cuda" when you want it). Preprocessing and NMS run on CPU
-    (NumPy, resampling as OpenCV does), as in MediaPipe, so the boxes match its ``solutions.face_detection``."""
+    ``device``: where the network runs ("cpu" default; "cuda" when you want it). ``backend``: "torch", "litert" or
+    "auto" (``face.runtime.resolve_backend``). Preprocessing and NMS run on CPU (NumPy, resampling as OpenCV does), as
+    in MediaPipe, so the boxes match its ``solutions.face_detection``."""
 
     def __init__(self, *, min_score: float = 0.5, iou_threshold: float = 0.3, device: str | torch.device = "cpu",
-                 batch_size: int = 64):
+                 batch_size: int = 64, backend: str = "auto"):
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be a probability in [0, 1]; got {min_score}")
         self.min_score, self.iou_threshold = float(min_score), float(iou_threshold)
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
-        self.net = blazeface_net().to(self.device, memory_format=torch.channels_last)  # NHWC: faster depthwise convs
+        self.backend = resolve_backend(backend, self.device)
+        if self.backend == "litert":
+            self.net = LiteRTNet("face_detection_short_range.tflite", ("regressors", "classificators"),
+                                 ((NUM_ANCHORS, 16), (NUM_ANCHORS,)))  # fmt: skip
+        else:
+            self.net = blazeface_net().to(self.device, memory_format=torch.channels_last)  # NHWC: faster depthwise convs
 
     def preprocess(self, frames: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float]]]:
         """(N, 128, 128, 3) float32 network input in [-1, 1] and the letterbox padding of each frame."""
@@ -349,6 +356,8 @@ class BlazeFace:
     @torch.inference_mode()
     def raw(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Network on preprocessed input (N, 128, 128, 3) float32 -> (regressors (N, 896, 16), logits (N, 896))."""
+        if self.backend == "litert":
+            return self.net(x)
         return run_batched(self.net, x, self.batch_size, self.device)
 
     def postprocess(self, reg: np.ndarray, logits: np.ndarray, pad: tuple[float, float],

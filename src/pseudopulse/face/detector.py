@@ -1,5 +1,6 @@
-"""Face landmark detector: MediaPipe's 468-point face mesh (mediapipe 0.10.21 weights) run by the package's PyTorch
-port (``pseudopulse.face.blazeface`` + ``pseudopulse.face.facemesh``) — no mediapipe install needed.
+"""Face landmark detector: MediaPipe's 468-point face mesh (mediapipe 0.10.21's models) run by the package — the
+PyTorch port (``pseudopulse.face.blazeface`` + ``pseudopulse.face.facemesh``) or, with the optional ``litert`` extra,
+the original TFLite files on LiteRT (``pseudopulse.face.runtime``) — no mediapipe install needed.
 
 ``FaceMeshDetector`` is the detector ``extract_stmap`` builds by default: BlazeFace finds the face, the face mesh
 tracks it from keyframe to keyframe (MediaPipe's video mode). Landmarks agree with mediapipe 0.10.21's
@@ -8,14 +9,13 @@ tracks it from keyframe to keyframe (MediaPipe's video mode). Landmarks agree wi
 
 from __future__ import annotations
 
-import contextlib
-import os
-
 import numpy as np
 
 from pseudopulse.errors import FaceError
+from pseudopulse.face.runtime import quiet_native_stderr  # noqa: F401 - kept importable from here for callers
 
-# Part of the STMap cache key's meaning and of ``STMap.meta["detector"]``: weights (mediapipe 0.10.21) + runtime.
+# Part of ``STMap.meta["detector"]``: the models (mediapipe 0.10.21) + the runtime ("-torch" or "-litert"). The
+# STMap cache key does not contain it: both runtimes give the same landmarks to ~1e-4 px.
 DETECTOR_NAME = "mediapipe-face-mesh-0.10.21-torch"
 
 # Intra-op threads for the face networks. Measured on 2 shared cores (face_lm 192x192, batch 1, tracking):
@@ -24,22 +24,9 @@ DETECTOR_NAME = "mediapipe-face-mesh-0.10.21-torch"
 DEFAULT_TORCH_THREADS = 1
 
 
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """Silence C++ log lines written straight to file descriptor 2 (kept for callers; the torch port logs nothing)."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 (embedded interpreters): nothing to silence
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+def detector_name(backend: str) -> str:
+    """``STMap.meta["detector"]`` of a ``FaceMeshDetector`` whose networks run on ``backend`` ("torch" / "litert")."""
+    return DETECTOR_NAME.rsplit("-", 1)[0] + f"-{backend}"
 
 
 class FaceMeshDetector:
@@ -47,30 +34,31 @@ class FaceMeshDetector:
 
     ``tracking=True`` is MediaPipe's video mode: the previous landmarks give the next crop, BlazeFace runs again
     only after a frame whose face presence fell below ``min_tracking_confidence``. ``tracking=False`` detects on
-    every call. ``device``: where the networks run ("cpu"). ``torch_threads``: torch intra-op threads while this
-    detector is open (set at construction, restored by ``close()``; None leaves torch's setting alone) — 1 is
+    every call. ``device``: where the networks run ("cpu"). ``backend``: "auto" (LiteRT when installed and on the
+    CPU, else torch; ``$PSEUDOPULSE_FACE_BACKEND`` overrides), "torch" or "litert". ``torch_threads``: torch intra-op
+    threads while this detector is open (set at construction, restored by ``close()``; None leaves torch's setting alone) — 1 is
     fastest on small machines, see ``DEFAULT_TORCH_THREADS``. Use as a context manager or call ``close()``.
     """
 
-    name = DETECTOR_NAME
-
     def __init__(self, *, tracking: bool = True, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, device: str = "cpu",
-                 torch_threads: int | None = DEFAULT_TORCH_THREADS):
+                 torch_threads: int | None = DEFAULT_TORCH_THREADS, backend: str = "auto"):
         import torch
 
         from pseudopulse.face.facemesh import FaceMeshTracker
 
         if torch_threads is not None and int(torch_threads) < 1:
             raise ValueError(f"torch_threads must be >= 1 or None; got {torch_threads}")
+        self._tracker = FaceMeshTracker(
+            tracking=tracking, min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence, device=device, backend=backend,
+        )  # fmt: skip
+        self.backend = self._tracker.backend
+        self.name = detector_name(self.backend)
         self._saved_threads = None
         if torch_threads is not None and torch.get_num_threads() != int(torch_threads):
             self._saved_threads = torch.get_num_threads()
             torch.set_num_threads(int(torch_threads))
-        self._tracker = FaceMeshTracker(
-            tracking=tracking, min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence, device=device,
-        )  # fmt: skip
 
     def detect(self, rgb: np.ndarray) -> np.ndarray | None:
         """Landmarks (468, 2) float32 pixel (x, y) of the face in ``rgb`` (H, W, 3) uint8 RGB, or None when no face

@@ -44,6 +44,7 @@ from pseudopulse.face.blazeface import (
     shipped_net,
     warp,
 )
+from pseudopulse.face.runtime import LiteRTNet, resolve_backend
 
 INPUT_SIZE = 192
 NUM_LANDMARKS = 468
@@ -186,15 +187,21 @@ class FaceMesh:
     ``FaceMesh().landmarks(frames, boxes_or_previous)`` -> (N, 468, 3) float32 pixels (NaN rows: no face), where
     ``boxes_or_previous`` is the ``list[Detections]`` of ``BlazeFace.detect`` on the same frames, or landmarks
     (N, 468, 2|3) of the previous frames (tracking), or a ``FaceRoi``. ``run`` returns the presence scores and
-    crops as well. ``device``: where the network runs ("cpu" default)."""
+    crops as well. ``device``: where the network runs ("cpu" default). ``backend``: "torch", "litert" or "auto"
+    (``face.runtime.resolve_backend``)."""
 
-    def __init__(self, *, min_presence: float = 0.5, device: str | torch.device = "cpu", batch_size: int = 64):
+    def __init__(self, *, min_presence: float = 0.5, device: str | torch.device = "cpu", batch_size: int = 64,
+                 backend: str = "auto"):
         if not 0.0 <= min_presence <= 1.0:
             raise ValueError(f"min_presence must be a probability in [0, 1]; got {min_presence}")
         self.min_presence = float(min_presence)
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
-        self.net = facemesh_net().to(self.device, memory_format=torch.channels_last)  # NHWC: faster depthwise convs
+        self.backend = resolve_backend(backend, self.device)
+        if self.backend == "litert":
+            self.net = LiteRTNet("face_landmark.tflite", ("conv2d_21", "conv2d_31"), ((NUM_LANDMARKS, 3), ()))
+        else:
+            self.net = facemesh_net().to(self.device, memory_format=torch.channels_last)  # NHWC: faster depthwise convs
 
     @staticmethod
     def crop_matrix(roi: FaceRoi, i: int) -> np.ndarray:
@@ -215,6 +222,8 @@ class FaceMesh:
         """Network on crops (M, 192, 192, 3) float32 -> (landmarks (M, 468, 3) crop pixels, presence logits (M,))."""
         if len(x) == 0:
             return np.zeros((0, NUM_LANDMARKS, 3), np.float32), np.zeros((0,), np.float32)
+        if self.backend == "litert":
+            return self.net(x)
         return run_batched(self.net, x, self.batch_size, self.device)
 
     @staticmethod
@@ -268,13 +277,14 @@ class FaceMeshTracker:
     ``min_presence`` (that frame itself has no landmarks, as in MediaPipe). ``detect(rgb)`` returns (468, 2) float32
     pixels or None, the interface of ``pseudopulse.face.detector.FaceMeshDetector``."""
 
-    name = "pseudopulse-facemesh-torch (mediapipe 0.10.21 weights)"
 
     def __init__(self, *, tracking: bool = True, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, device: str | torch.device = "cpu"):
+                 min_tracking_confidence: float = 0.5, device: str | torch.device = "cpu", backend: str = "auto"):
         self.tracking = bool(tracking)
-        self.detector = BlazeFace(min_score=min_detection_confidence, device=device)
-        self.mesh = FaceMesh(min_presence=min_tracking_confidence, device=device)
+        self.detector = BlazeFace(min_score=min_detection_confidence, device=device, backend=backend)
+        self.mesh = FaceMesh(min_presence=min_tracking_confidence, device=device, backend=backend)
+        self.backend = self.mesh.backend
+        self.name = f"pseudopulse-facemesh-{self.backend} (mediapipe 0.10.21 models)"
         self._prev: np.ndarray | None = None
 
     def process(self, rgb: np.ndarray) -> np.ndarray | None:

@@ -208,12 +208,24 @@ def remap_bilinear(image: np.ndarray, fx: np.ndarray, fy: np.ndarray, border: st
     h, w = img.shape[:2]
     sx, sy = fx >> INTER_BITS, fy >> INTER_BITS
     ax, ay = fx & (INTER_TAB_SIZE - 1), fy & (INTER_TAB_SIZE - 1)
-    if (img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and img.flags.c_contiguous
-            and sys.byteorder == "little" and sx.size and sx.min() >= 0 and sy.min() >= 0
-            and sx.max() < w - 1 and sy.max() < h - 1):
-        out = _remap_rgb_inside(img, sx, sy, ax, ay)
-        if out is not None:
-            return out
+    if img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and sys.byteorder == "little" and sx.size:
+        x0, y0, x1, y1 = int(sx.min()), int(sy.min()), int(sx.max()), int(sy.max())
+        if img.flags.c_contiguous and x0 >= 0 and y0 >= 0 and x1 < w - 1 and y1 < h - 1:
+            out = _remap_rgb_inside(img, sx, sy, ax, ay)
+            if out is not None:
+                return out
+        elif border != "reflect101" and (x1 - x0 + 3) * (y1 - y0 + 3) <= 4 * h * w:
+            # positions reach past the border (a face crop at the frame's edge, a letterbox): the same sums on the
+            # window they read, its outside filled as the border rule says (edge pixels repeated, or zeros), so the
+            # fast path applies; one spare row keeps the last 8-byte word inside the buffer
+            rows, cols = np.arange(y0, y1 + 3), np.arange(x0, x1 + 2)
+            window = np.take(np.take(img, np.clip(rows, 0, h - 1), axis=0), np.clip(cols, 0, w - 1), axis=1)
+            if border == "constant":
+                window[(rows < 0) | (rows >= h)] = 0
+                window[:, (cols < 0) | (cols >= w)] = 0
+            out = _remap_rgb_inside(window, sx - x0, sy - y0, ax, ay)
+            if out is not None:
+                return out
     flat = img.reshape(h * w, -1)
     x0, in_x0 = _border_index(sx, w, border)
     x1, in_x1 = _border_index(sx + 1, w, border)
