@@ -79,6 +79,10 @@ def test_json_carries_confidence_reliable_and_track(pulsed, tmp_path):
     assert {"hr_bpm", "confidence", "reliable", "reasons", "hr_track", "confidence_meaning"} <= set(doc)
     assert doc["hr_track"] and {"t_s", "hr_bpm", "confidence"} == set(doc["hr_track"][0])
     assert doc["sdnn_ms"] is None and doc["hrv_withheld"]
+    from pseudopulse.face.detector import detector_name
+    from pseudopulse.face.runtime import resolve_backend
+
+    assert doc["face_detector"] == detector_name(resolve_backend("auto", "cpu"))  # which runtime ran the face models
     track_csv = (tmp_path / f"{path.stem}_track.csv").read_text().splitlines()
     assert track_csv[0] == "t_s,hr_bpm,confidence" and len(track_csv) == len(doc["hr_track"]) + 1
 

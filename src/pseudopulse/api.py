@@ -85,6 +85,7 @@ class PredictResult:
             "hrv_withheld": self.hrv_withheld or None,
             "hr_track_window_s": self.track_window_s,
             "hr_track": self.hr_track(),
+            "face_detector": self.meta.get("detector"),  # the face models + the runtime that ran them (None: full-frame)
             **_read_loss_summary(self.meta),  # frames_lost, gaps_s, missing_end_s, read_warning
         }
 
