@@ -20,6 +20,7 @@ import json
 import platform
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -52,7 +53,7 @@ def mediapipe_solutions_if_installed():
 
 
 def _mp_face_detection():
-    from pseudopulse.face.detector import quiet_native_stderr
+    from pseudopulse.face.runtime import quiet_native_stderr
 
     with quiet_native_stderr():
         det = mediapipe_solutions_if_installed().face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
@@ -70,7 +71,7 @@ def _mp_face_detection():
 
 
 def _mp_face_mesh():
-    from pseudopulse.face.detector import quiet_native_stderr
+    from pseudopulse.face.runtime import quiet_native_stderr
 
     with quiet_native_stderr():
         mesh = mediapipe_solutions_if_installed().face_mesh.FaceMesh(
@@ -120,20 +121,12 @@ def _face_mesh(backend: str):
     return det.detect, det.close
 
 
-def _torch_face_mesh():
-    return _face_mesh("torch")
-
-
-def _litert_face_mesh():
-    return _face_mesh("litert")
-
+_torch_face_mesh = partial(_face_mesh, "torch")
+_litert_face_mesh = partial(_face_mesh, "litert")
 
 # name -> factory returning (detect(rgb) -> Box | (468, 2) landmarks | None, close)
-FRAME_DETECTORS: dict[str, Callable] = {
-    "torch-blazeface": lambda: _blazeface("torch"),
-    "torch-face-mesh": _torch_face_mesh,
-}
-LITERT_DETECTORS: dict[str, Callable] = {"litert-blazeface": lambda: _blazeface("litert"), "litert-face-mesh": _litert_face_mesh}
+FRAME_DETECTORS: dict[str, Callable] = {"torch-blazeface": partial(_blazeface, "torch"), "torch-face-mesh": _torch_face_mesh}
+LITERT_DETECTORS: dict[str, Callable] = {"litert-blazeface": partial(_blazeface, "litert"), "litert-face-mesh": _litert_face_mesh}
 MEDIAPIPE_DETECTORS: dict[str, Callable] = {"mp-face-detection": _mp_face_detection, "mp-face-mesh": _mp_face_mesh}
 
 

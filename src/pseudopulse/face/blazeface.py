@@ -158,7 +158,10 @@ class BlazeFaceNet(nn.Module):
 @torch.inference_mode()
 def run_batched(net: nn.Module, x: np.ndarray, batch_size: int, device) -> tuple[np.ndarray, np.ndarray]:
     """A two-output network on NHWC float32 input (N, H, W, 3), ``batch_size`` frames at a time -> both outputs as
-    float32 arrays concatenated over N (an empty N gives empty arrays)."""
+    float32 arrays concatenated over N (an empty N gives empty arrays). ``net``: a torch module on ``device``, or a
+    ``runtime.LiteRTNet`` (which takes the NHWC frames as they are, one at a time)."""
+    if isinstance(net, LiteRTNet):
+        return net(x)
     first, second = [], []
     for s in range(0, len(x), batch_size):
         t = torch.from_numpy(np.ascontiguousarray(x[s : s + batch_size])).to(device).permute(0, 3, 1, 2)  # NHWC memory = channels_last
@@ -356,8 +359,6 @@ class BlazeFace:
     @torch.inference_mode()
     def raw(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Network on preprocessed input (N, 128, 128, 3) float32 -> (regressors (N, 896, 16), logits (N, 896))."""
-        if self.backend == "litert":
-            return self.net(x)
         return run_batched(self.net, x, self.batch_size, self.device)
 
     def postprocess(self, reg: np.ndarray, logits: np.ndarray, pad: tuple[float, float],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from pseudopulse.errors import FaceError
-from pseudopulse.face.runtime import quiet_native_stderr  # noqa: F401 - kept importable from here for callers
 
 # Part of ``STMap.meta["detector"]``: the models (mediapipe 0.10.21) + the runtime ("-torch" or "-litert"). The
 # STMap cache key does not contain it: both runtimes give the same landmarks to ~1e-4 px.

@@ -222,8 +222,6 @@ class FaceMesh:
         """Network on crops (M, 192, 192, 3) float32 -> (landmarks (M, 468, 3) crop pixels, presence logits (M,))."""
         if len(x) == 0:
             return np.zeros((0, NUM_LANDMARKS, 3), np.float32), np.zeros((0,), np.float32)
-        if self.backend == "litert":
-            return self.net(x)
         return run_batched(self.net, x, self.batch_size, self.device)
 
     @staticmethod

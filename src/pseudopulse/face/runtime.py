@@ -105,4 +105,4 @@ class LiteRTNet:
             seconds.append(b.reshape(self._shapes[1]))
         if not firsts:
             return np.zeros((0, *self._shapes[0]), np.float32), np.zeros((0, *self._shapes[1]), np.float32)
-        return np.stack(firsts).astype(np.float32), np.stack(seconds).astype(np.float32)
+        return np.stack(firsts).astype(np.float32, copy=False), np.stack(seconds).astype(np.float32, copy=False)
