@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# test files run on this many cores side by side (pytest-xdist; one file stays on one worker)
+TEST_WORKERS ?= 2
 
 .PHONY: demo test test-all bench clean
 
@@ -19,10 +21,10 @@ demo: $(STAMP)
 	$(VENV)/bin/pseudopulse demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q -m ''
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m ''
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

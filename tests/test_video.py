@@ -123,3 +123,27 @@ def test_atomic_write_gives_normal_file_mode(tmp_path):
     os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left behind
+
+
+def test_frames_equal_pyav_conversion_when_two_videos_are_read_in_turn(tmp_path):
+    """One libswscale set-up is kept per thread and reused: reading videos of other sizes, pixel formats and colour
+    ranges in turn still gives each frame exactly PyAV's own RGB conversion."""
+    rng = np.random.default_rng(0)
+    specs = [("a.mp4", "libx264", "yuv420p", (64, 48)), ("b.avi", "mjpeg", "yuvj420p", (80, 64)), ("c.mkv", "ffv1", "yuv444p", (48, 32))]
+    paths = []
+    for name, codec, pix_fmt, (w, h) in specs:
+        frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(4)]
+        paths.append(encode_frames(tmp_path / name, frames, fps=30, size=(w, h), codec=codec, pix_fmt=pix_fmt))
+    want = []
+    for p in paths:
+        with av.open(str(p)) as c:
+            want.append([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+    readers = [open_video(p) for p in paths]
+    try:
+        for got in zip(*readers):  # interleaved: a, b, c, a, b, c, ...
+            for k, fr in enumerate(got):
+                np.testing.assert_array_equal(fr.rgb, want[k][fr.index])
+                assert fr.rgb.flags.c_contiguous
+    finally:
+        for r in readers:
+            r.close()
