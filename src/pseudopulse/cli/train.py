@@ -160,7 +160,7 @@ def train_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
     lambda_max: Optional[int] = typer.Option(None, "--lambda-max", min=0, help="Co-rectified instances per batch at the last epoch."),
     lr_schedule: Optional[str] = typer.Option(None, "--lr-schedule", help="const (the paper) | cosine (anneal to 0 over the epochs)."),
-    pseudo_filter: Optional[str] = typer.Option(None, "--pseudo-filter", help="2SR label filter: readout (0.7–3.5 Hz) | flat (0.4–4 Hz, keeps low fundamentals)."),
+    pseudo_filter: Optional[str] = typer.Option(None, "--pseudo-filter", help="Pseudo label: readout (2SR, 0.7–3.5 Hz) | flat (2SR, 0.4–4 Hz, keeps low fundamentals) | pos-track (POS kept near its whole-recording HR track)."),
     flicker: Optional[float] = typer.Option(None, "--flicker", min=0.0, max=1.0, help="Fraction of training views given a random colour-neutral brightness flicker."),
     rank_readout_weight: Optional[bool] = typer.Option(None, "--rank-readout-weight/--no-rank-readout-weight", help="Rank the HR the read-out will report (loss PSDs weighted by its filter gain)."),
     rank_in_band: Optional[bool] = typer.Option(None, "--rank-in-band/--no-rank-in-band", help="Rank only resampled views whose expected HR stays inside the PSD band."),

@@ -33,6 +33,7 @@ ABLATIONS: dict[str, dict] = {
     "supervised": dict(use_ssl=False, use_pseudo=True, pseudo_schedule="const", use_rank=False, use_corect=False),
 }
 
+PSEUDO_FILTERS = ("readout", "flat", "pos-track")  # train.data.pseudo_label
 RECIPE_FIELDS = ("lr_schedule", "pseudo_filter", "flicker_prob", "rank_in_band", "rank_margin_bpm", "rank_readout_weight",
                  "pseudo_consensus", "consensus_tol_bpm", "harmonic_guard", "harmonic_guard_below_bpm", "harmonic_guard_margin",
                  "harmonic_guard_ratios")
@@ -70,7 +71,7 @@ class TrainConfig:
     psd_pad_factor: int = 4  # nfft = factor·t (bin 1.5 bpm for 10 s at 30 Hz)
     gumbel_sharpness: float = 100.0  # logits = sharpness·log(PSD): forward one-hot = argmax w.h.p.
     gumbel_tau: float = 10.0  # soft (gradient) sample ∝ PSD^(sharpness/tau)
-    pseudo_filter: str = "readout"  # 2SR label filter: "readout" (0.7–3.5 Hz) or "flat" (0.4–4 Hz, gentle detrend)
+    pseudo_filter: str = "readout"  # pseudo label: 2SR "readout" (0.7–3.5 Hz), "flat" (0.4–4 Hz), or "pos-track"
     rank_in_band: bool = False  # rank only views whose expected HR (h·speed) stays inside band_bpm
     rank_margin_bpm: float = 3.0
     rank_readout_weight: bool = False  # rank the h the read-out will report: PSDs weighted by clean_wave's power gain
@@ -126,8 +127,8 @@ class TrainConfig:
             problems.append(f"fs={self.fs} Hz, clip_s={self.clip_s} s (need > 0)")
         if any(not 0 < r < 1 for r in self.down_ratios) or any(r <= 1 for r in self.up_ratios):
             problems.append(f"down_ratios {self.down_ratios} must lie in (0, 1) and up_ratios {self.up_ratios} above 1")
-        if self.pseudo_filter not in ("readout", "flat"):
-            problems.append(f"pseudo_filter={self.pseudo_filter!r} (readout or flat)")
+        if self.pseudo_filter not in PSEUDO_FILTERS:
+            problems.append(f"pseudo_filter={self.pseudo_filter!r} ({', '.join(PSEUDO_FILTERS)})")
         if self.lr_schedule not in ("const", "cosine"):
             problems.append(f"lr_schedule={self.lr_schedule!r} (const or cosine)")
         if self.pseudo_schedule not in ("gradual", "const"):

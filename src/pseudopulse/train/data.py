@@ -94,16 +94,60 @@ class CachedRecording:
 
 # ---------------------------------------------------------------------------------------------- pseudo labels
 def pseudo_label(stmap: STMap, method: str = "2sr", pseudo_filter: str = "readout") -> np.ndarray:
-    """2SR pulse wave of a uniformly sampled STMap (T,). ``pseudo_filter`` "readout": detrended (λ = 100 at 30 Hz)
-    and band-passed 0.7–3.5 Hz like every read-out wave; "flat": a gentler detrend (λ = 1600, cut-off halved) and
-    0.4–4 Hz band-pass, so 45–60-bpm fundamentals keep > 90 % of their power against their harmonics."""
+    """Pseudo pulse wave of a uniformly sampled STMap (T,), from the whole recording. ``pseudo_filter`` "readout":
+    the ``method`` (2SR) wave detrended (λ = 100 at 30 Hz) and band-passed 0.7–3.5 Hz like every read-out wave;
+    "flat": a gentler detrend (λ = 1600, cut-off halved) and 0.4–4 Hz band-pass, so 45–60-bpm fundamentals keep
+    > 90 % of their power against their harmonics; "pos-track": the POS wave kept only near the
+    rate of its Viterbi HR track over the whole recording (``track_masked``) — a teacher with the recording's
+    context, which a 10-s span of the wave alone does not have."""
     from pseudopulse.methods import get_method
     from pseudopulse.signal import clean_wave
 
+    if pseudo_filter == "pos-track":
+        return track_masked(get_method("pos").apply(stmap), stmap.fs).astype(np.float32)
     wave = get_method(method).apply(stmap)
     if pseudo_filter == "flat":
         return clean_wave(wave, stmap.fs, FLAT_PSEUDO_BAND_HZ, detrend_lambda=1600.0).astype(np.float32)
     return clean_wave(wave, stmap.fs, PSEUDO_BAND_HZ).astype(np.float32)
+
+
+TRACK_WINDOW_S = 10.0  # window and hop (s) of the HR track and of the short-time spectrum of ``track_masked``
+TRACK_HOP_S = 1.0
+TRACK_KEEP_BPM = 6.0  # half-width (bpm, Gaussian sigma) kept around the tracked rate and around twice it
+
+
+def track_masked(wave: np.ndarray, fs: float) -> np.ndarray:
+    """``wave`` (T,) at ``fs`` Hz, cleaned by the package read-out (``signal.clean_wave``: detrend, 42–180 bpm
+    band-pass), with only the power near its tracked heart rate kept: a Viterbi HR track over
+    ``TRACK_WINDOW_S`` windows every ``TRACK_HOP_S`` (``signal.hr_track``, the product's prior on rate changes),
+    then a short-time Fourier transform on the same windows whose bins are weighted by Gaussians (sigma
+    ``TRACK_KEEP_BPM``) at the window's tracked rate f and at 2f (the pulse's shape), and inverted. The phase is the
+    wave's own, so the label keeps its beat timing; a span whose own peak was a low-rate lock is given the rate the
+    rest of the recording supports."""
+    from scipy.signal import istft, stft
+
+    from pseudopulse.signal import clean_wave
+    from pseudopulse.signal.filters import DEFAULT_BAND_HZ
+    from pseudopulse.signal.track import hr_track
+
+    wave = clean_wave(np.asarray(wave, np.float64), fs, DEFAULT_BAND_HZ)
+    n = len(wave)
+    nper = int(round(TRACK_WINDOW_S * fs))
+    if n < nper:  # shorter than one window: one rate for all of it
+        nper = n
+    track = hr_track(wave, fs=fs, window_s=nper / fs, hop_s=TRACK_HOP_S, tracked=True, clean=False)
+    hop = max(1, int(round(TRACK_HOP_S * fs)))
+    nfft = 4 * nper
+    f_hz, t_s, z = stft(wave, fs=fs, window="hann", nperseg=nper, noverlap=nper - hop, nfft=nfft, boundary="even", padded=True)
+    rate_hz = np.interp(t_s, track.t_s, track.hr_bpm) / 60.0
+    sigma_hz = TRACK_KEEP_BPM / 60.0
+    gain = np.exp(-0.5 * ((f_hz[:, None] - rate_hz[None, :]) / sigma_hz) ** 2)
+    gain += np.exp(-0.5 * ((f_hz[:, None] - 2 * rate_hz[None, :]) / (2 * sigma_hz)) ** 2)
+    _, out = istft(z * np.minimum(gain, 1.0), fs=fs, window="hann", nperseg=nper, noverlap=nper - hop, nfft=nfft, boundary=True)
+    out = out[:n]
+    if len(out) < n:
+        out = np.pad(out, (0, n - len(out)))
+    return out
 
 
 def _uniform(stmap: STMap, fs: float) -> STMap:
