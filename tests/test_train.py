@@ -94,6 +94,43 @@ def test_flat_pseudo_filter_keeps_a_low_fundamental_the_readout_filter_loses():
     assert heart_rate(pseudo_label(st, "green", "readout"), FS) == pytest.approx(90.0, abs=1.5)
 
 
+def test_track_masked_label_gives_a_locked_span_the_rate_the_recording_supports():
+    """60 s of a 110-bpm pulse; during 20-30 s a stronger 55-bpm component (a low-rate lock, as in UBFC subject 15)
+    wins that span's own spectrum. The track-masked label reads 110 bpm there, keeps the pulse's timing elsewhere, and
+    follows a rate that really changes."""
+    from pseudopulse.signal import heart_rate
+    from pseudopulse.train.data import track_masked
+
+    t = np.arange(int(60 * FS)) / FS
+    rng = np.random.default_rng(0)
+    pulse = np.sin(2 * np.pi * 110 / 60 * t)
+    lock = 3.0 * np.sin(2 * np.pi * 55 / 60 * t) * ((t >= 20) & (t < 30))
+    wave = pulse + lock + 0.3 * rng.standard_normal(len(t))
+    span = slice(int(20 * FS), int(30 * FS))
+    assert heart_rate(wave[span], FS) == pytest.approx(55.0, abs=2.0)  # the span alone reads the lock
+    label = track_masked(wave, FS)
+    assert label.shape == wave.shape and np.isfinite(label).all()
+    assert heart_rate(label[span], FS) == pytest.approx(110.0, abs=2.0)
+    clean = slice(int(35 * FS), int(55 * FS))
+    assert np.corrcoef(label[clean], pulse[clean])[0, 1] > 0.9  # the beat timing is the wave's own
+    # a rate that ramps 70 -> 100 bpm over the minute is followed, not flattened
+    ramp = np.sin(2 * np.pi * np.cumsum(np.linspace(70, 100, len(t)) / 60) / FS) + 0.3 * rng.standard_normal(len(t))
+    ramp_label = track_masked(ramp, FS)
+    assert heart_rate(ramp_label[: int(10 * FS)], FS) == pytest.approx(72.5, abs=3.0)
+    assert heart_rate(ramp_label[-int(10 * FS) :], FS) == pytest.approx(97.5, abs=3.0)
+    # shorter than one track window: one rate for all of it
+    assert heart_rate(track_masked(wave[: int(6 * FS)], FS), FS) == pytest.approx(110.0, abs=3.0)
+
+
+def test_pos_track_pseudo_filter_is_a_recipe_value():
+    assert TrainConfig(pseudo_filter="pos-track").pseudo_filter == "pos-track"
+    st, _ = toy_stmap(80.0, duration_s=20.0, noise=0.1)
+    from pseudopulse.signal import heart_rate
+    from pseudopulse.train.data import pseudo_label
+
+    assert heart_rate(pseudo_label(st, "2sr", "pos-track"), FS) == pytest.approx(80.0, abs=1.5)
+
+
 def test_ablation_rows_switch_the_terms():
     rows = {k: TrainConfig.for_ablation(k) for k in ABLATIONS}
     assert not rows["plain-ssl"].use_pseudo and rows["plain-ssl"].use_ssl
