@@ -251,12 +251,15 @@ def test_stream_clock_keeps_time_increasing():
     assert c.time(0.5, 104.5) == pytest.approx(7.65)
 
 
-class _FakeFrame:
-    def __init__(self, t):
-        self.time, self.rotation = t, 0
+def _FakeFrame(t):
+    """A decoded 4x4 black frame at time ``t`` (s), as PyAV's decoder gives it."""
+    from fractions import Fraction
 
-    def to_ndarray(self, format):
-        return np.zeros((4, 4, 3), np.uint8)
+    import av
+
+    frame = av.VideoFrame.from_ndarray(np.zeros((4, 4, 3), np.uint8), format="rgb24")
+    frame.pts, frame.time_base = int(round(t * 1000)), Fraction(1, 1000)
+    return frame
 
 
 class _FakeContainer:
