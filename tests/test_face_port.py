@@ -102,10 +102,7 @@ def test_litert_backend_runs_the_tflite_models(ref):
 
 
 def test_network_inputs_are_built_like_mediapipe(ref, stills):
-    """Letterbox and rotated crop reproduce the recorded uint8 network inputs (OpenCV warp, as MediaPipe's CPU path):
-    the letterbox within 1 grey level (``face.warp``'s copy of OpenCV's arithmetic), the mesh crop within 2 and almost
-    everywhere within 1 (``sample_crop``: torch's bilinear with continuous positions, not OpenCV's 1/32-px steps; the
-    fixture's small stills are enlarged ~2x, where the steps show most).
+    """Letterbox and rotated crop reproduce the recorded uint8 network inputs (OpenCV warp, as MediaPipe's CPU path).
 
     The recorded crops follow the torch port's detections; the crop code is the same for both backends, but LiteRT's
     detections differ by ~1e-5 px, enough to move a crop pixel on a sharp edge to the next 1/32-px step."""
@@ -116,8 +113,7 @@ def test_network_inputs_are_built_like_mediapipe(ref, stills):
         assert np.abs(u8 - ref["det_input"][j]).max() <= 1
         roi = roi_from_detections(detector.detect(stills[k]))
         y = mesh.preprocess(stills[k][None], roi)
-        diff = np.abs(np.rint(y[0] * 255) - ref["mesh_input"][j])
-        assert diff.max() <= 2 and (diff > 1).mean() < 1e-3 and diff.mean() < 0.15
+        assert np.abs(np.rint(y[0] * 255) - ref["mesh_input"][j]).max() <= 1
 
 
 # ------------------------------------------------------------------ end to end vs mp.solutions
@@ -288,29 +284,3 @@ def test_both_backends_ship_the_same_models():
                         ("face_landmark.npz", "face_landmark.tflite")):  # fmt: skip
         with weights.joinpath(npz).open("rb") as f, np.load(f) as z:
             assert str(z["_source_sha256"]) == hashlib.sha256(weights.joinpath(tflite).read_bytes()).hexdigest()
-
-
-def test_sampled_crop_follows_opencv_warp_inside_and_past_the_frame_edge(stills):
-    """``sample_crop`` against the bit-exact OpenCV copy on rotated, scaled crops of the fixture's faces, many of them
-    reaching past the frame (replicated border), some enlarged 4x (where 1/32-px steps show most): within a few grey
-    levels, 99 % within 1."""
-    from pseudopulse.face.blazeface import rect_transform
-    from pseudopulse.face.facemesh import sample_crop
-    from pseudopulse.face.warp import invert_perspective, warp_perspective
-
-    rng = np.random.default_rng(0)
-    n_outside = 0
-    for k in range(60):
-        frame = stills[k % len(stills)]
-        h, w = frame.shape[:2]
-        cx, cy = rng.uniform(-0.2, 1.2) * w, rng.uniform(-0.2, 1.2) * h
-        side = rng.uniform(0.3, 1.5) * min(h, w)
-        inv = invert_perspective(rect_transform(cx, cy, side, side, rng.uniform(-np.pi, np.pi), 192))
-        got = sample_crop(frame, inv, 192)
-        want = warp_perspective(frame, inv, (192, 192), "replicate").astype(np.float32)
-        assert got.shape == (192, 192, 3) and got.dtype == np.float32
-        assert np.array_equal(got, np.round(got)) and got.min() >= 0 and got.max() <= 255
-        diff = np.abs(got - want)
-        assert diff.max() <= 4 and (diff > 1).mean() < 1e-2 and diff.mean() < 0.2, (k, diff.max(), diff.mean())
-        n_outside += bool(min(cx - side, cy - side) < 0 or cx + side > w or cy + side > h)
-    assert n_outside >= 20

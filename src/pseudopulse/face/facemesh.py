@@ -11,11 +11,8 @@ Around the network this module reproduces MediaPipe's ``solutions.face_mesh`` gr
    (or the bounding box of the previous frame's 468 landmarks when tracking), rotated so that the eyes are level —
    angle of the vector from keypoint 0 to keypoint 1 of the detection (landmarks 33 -> 263 when tracking) —,
    made square on its longer side and enlarged 1.5x;
-2. crop: the rotated square resampled to 192 x 192 (bilinear, border replicated, rounded to whole grey levels as
-   MediaPipe's uint8 crop is), mapped to [0, 1] — by torch's ``grid_sample`` on the part of the frame the crop reads
-   (``sample_crop``), ~3x faster than ``face.warp``'s bit-exact copy of OpenCV's fixed-point ``warpPerspective``, from
-   which it differs by at most 1 grey level on real faces (a few at replicated frame edges), moving landmarks by
-   ~0.01 px;
+2. crop: the rotated square resampled to 192 x 192 as OpenCV's ``warpPerspective`` does (bilinear on uint8, border
+   replicated; ``face.warp``), mapped to [0, 1];
 3. network: 468 x (x, y, z) in input pixels and a face-presence logit; the face counts when
    sigmoid(logit) >= ``min_presence`` (MediaPipe's ``min_tracking_confidence``);
 4. inverse transform (``LandmarkProjectionCalculator``): un-rotate about the crop centre and scale back to the
@@ -45,9 +42,9 @@ from pseudopulse.face.blazeface import (
     rect_transform,
     run_batched,
     shipped_net,
+    warp,
 )
 from pseudopulse.face.runtime import LiteRTNet, resolve_backend
-from pseudopulse.face.warp import invert_perspective
 
 INPUT_SIZE = 192
 NUM_LANDMARKS = 468
@@ -118,38 +115,6 @@ def facemesh_net() -> FaceMeshNet:
 
 
 # ----------------------------------------------------------------------------------------------- regions of interest
-_GRID = {}  # size -> output pixel coordinates 0 .. size-1 (float64)
-
-
-def sample_crop(frame: np.ndarray, inverse: np.ndarray, size: int) -> np.ndarray:
-    """(size, size, 3) float32 crop of ``frame`` (H, W, 3) uint8 through the homography ``inverse`` (3, 3; crop
-    pixel -> frame pixel, OpenCV's pixel-centre convention), bilinear with the border replicated, rounded to whole
-    grey levels (0..255). Only the window of the frame that the crop reads is converted to float."""
-    g = _GRID.get(size)
-    if g is None:
-        g = _GRID[size] = np.arange(size, dtype=np.float64)
-    m = np.asarray(inverse, np.float64)
-    w = (m[2, 0] * g)[None, :] + (m[2, 1] * g + m[2, 2])[:, None]
-    px = ((m[0, 0] * g)[None, :] + (m[0, 1] * g + m[0, 2])[:, None]) / w
-    py = ((m[1, 0] * g)[None, :] + (m[1, 1] * g + m[1, 2])[:, None]) / w
-    h, wd = frame.shape[:2]
-    finite = np.isfinite(px).all() and np.isfinite(py).all()
-    lo_x, hi_x = (np.floor(px.min()), np.ceil(px.max())) if finite else (0.0, wd - 1.0)
-    lo_y, hi_y = (np.floor(py.min()), np.ceil(py.max())) if finite else (0.0, h - 1.0)
-    # the window the positions read (with a margin); where it is cut by the frame's edge, positions past that edge
-    # read the edge pixels (grid_sample's "border" padding = OpenCV's BORDER_REPLICATE)
-    x0 = int(min(max(0.0, lo_x - 1), wd - 1))
-    x1 = int(max(min(float(wd), hi_x + 2), x0 + 1))
-    y0 = int(min(max(0.0, lo_y - 1), h - 1))
-    y1 = int(max(min(float(h), hi_y + 2), y0 + 1))
-    window = torch.from_numpy(np.ascontiguousarray(frame[y0:y1, x0:x1])).permute(2, 0, 1)[None].float()
-    grid = np.stack([(px - x0) * (2.0 / max(x1 - x0 - 1, 1)) - 1.0, (py - y0) * (2.0 / max(y1 - y0 - 1, 1)) - 1.0], axis=-1)
-    grid = torch.from_numpy(np.nan_to_num(grid, nan=-1.0).astype(np.float32))[None]
-    with torch.inference_mode():
-        out = torch.nn.functional.grid_sample(window, grid, mode="bilinear", padding_mode="border", align_corners=True)
-        return torch.floor(out[0].permute(1, 2, 0) + 0.5).numpy()
-
-
 @dataclass(frozen=True)
 class FaceRoi:
     """Rotated square crops, one per frame, in pixels: centre (N, 2), side (N,), rotation (N,) radians
@@ -248,7 +213,7 @@ class FaceMesh:
         idx = np.flatnonzero(roi.valid)
         x = np.empty((len(idx), INPUT_SIZE, INPUT_SIZE, 3), np.float32)
         for j, i in enumerate(idx):
-            x[j] = sample_crop(frames[i], invert_perspective(self.crop_matrix(roi, i)), INPUT_SIZE)
+            x[j] = warp(frames[i], self.crop_matrix(roi, i), INPUT_SIZE, "replicate")
         x *= np.float32(1.0 / 255.0)
         return x
 

@@ -1,9 +1,8 @@
 """Image warps and polygon masks in NumPy / SciPy, resampling exactly as OpenCV (< 4.12) does.
 
-BlazeFace's letterbox must be the input MediaPipe's CPU graph makes with ``cv::warpPerspective``, and the skin ROI
-must sample the frame as it always did (``cv::warpAffine``); so the warps here reproduce OpenCV's fixed-point
-bilinear resampling rather than a plain float one (the face mesh's per-keyframe crop uses torch's faster float
-``grid_sample`` instead, ``face.facemesh.sample_crop``, within 1-2 grey levels of this one):
+The face port must feed its networks the crops MediaPipe's CPU graph makes with ``cv::warpPerspective``, and the
+skin ROI must sample the frame as it always did (``cv::warpAffine``); so the warps here reproduce OpenCV's
+fixed-point bilinear resampling rather than a plain float one:
 
 - source positions are quantised to 1/32 px (``INTER_BITS = 5``): perspective maps in double precision, then
   ``round(32 x)`` (half to even); affine maps in OpenCV's 10-bit fixed point (``AB_BITS``);
