@@ -23,6 +23,13 @@ WORK = Path("/tmp/trust_work")
 CLIP_S = 10.0
 
 
+def score(err) -> dict:
+    """Clip errors (bpm) summarised: MAE, share within 5 bpm, clips > 10 bpm off (gross), count."""
+    err = np.abs(np.asarray(err))
+    return {"mae": round(float(err.mean()), 2), "within5": round(float(np.mean(err <= 5)), 3),
+            "n_gross": int(np.sum(err > 10)), "n": int(len(err))}  # fmt: skip
+
+
 def ubfc_recordings(detect_every: int = 10):
     """[(name, grid_stmap_cut_to_gt, fs, aligned_gt, clips)] for the 11 UBFC subjects (landmarks every
     ``detect_every`` frames; the product's 10 by default)."""

@@ -100,12 +100,6 @@ APPLY_TO_GT = {"subharmonic0.3", "harm_sum0.5", "harm_sum1.0", "half_sum0.3", "h
 HELD_OUT = {"subject3", "subject4", "subject5", "subject9"}  # never seen by the shipped model (MODEL_CARD.md)  # read-outs that define the GT too
 
 
-def score(err):
-    err = np.abs(np.asarray(err))
-    return {"mae": round(float(err.mean()), 2), "within5": round(float(np.mean(err <= 5)), 3),
-            "n_gross": int(np.sum(err > 10)), "n": int(len(err))}  # fmt: skip
-
-
 def one_window_spectrum(w, fs):
     tr = hr_track(w, fs=fs, window_s=len(w) / fs)
     return tr.freqs_bpm, tr.spectra[0]
@@ -139,7 +133,7 @@ def main():
                 g = gt_plain
             key = f"{wname}|{rname}"
             preds[key] = (p, g)
-            table[key] = score(p - g)
+            table[key] = common.score(p - g)
             ho = np.isin(subjects, list(HELD_OUT))
             table[key]["heldout_mae"] = round(float(np.mean(np.abs(p - g)[ho])), 2)
             table[key]["heldout_within5"] = round(float(np.mean(np.abs(p - g)[ho] <= 5)), 3)
@@ -149,7 +143,7 @@ def main():
             p = np.array([consensus(c, names, how) for c in clips])
             key = f"consensus_{how}({'+'.join(names)})|plain"
             preds[key] = (p, gt_plain)
-            table[key] = score(p - gt_plain)
+            table[key] = common.score(p - gt_plain)
     # leave-one-subject-out selection among the independent-clip candidates (model_whole excluded: not a clip)
     cands = [k for k in preds if not k.startswith("model_whole")]
     loso_err = np.zeros(len(clips))
@@ -160,7 +154,7 @@ def main():
         picks[s] = best
         te = ~tr
         loso_err[te] = preds[best][0][te] - preds[best][1][te]
-    table["LOSO-selected candidate"] = score(loso_err)
+    table["LOSO-selected candidate"] = common.score(loso_err)
     OUT.mkdir(exist_ok=True)
     per_clip = {k: {"pred": np.round(v[0], 2).tolist(), "gt": np.round(v[1], 2).tolist()} for k, v in preds.items()}
     json.dump({"table": table, "loso_picks": picks, "subjects": subjects.tolist(), "per_clip": per_clip},

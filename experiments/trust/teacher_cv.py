@@ -1,7 +1,7 @@
 """Cross-validated 10-s clip errors of networks trained with different teachers (fourteenth round of experiments/LOG.md).
 
 Each variant is three model files, one per fold (holdout 3,4,5,9 / 10,12,14,15 / 16,17,20); every UBFC clip is read by
-the variant's network that never saw its subject. Per variant: MAE, share within 5 bpm, clips > 10 bpm off, per-fold
+the variant's network that never saw its subject. Per variant: MAE, share within 5 bpm, clips > 10 bpm off (``common.score``), per-fold
 MAE; POS and CHROM on the same clips; paired model-minus-model MAE with a bootstrap interval over recordings.
 
     PYTHONPATH=src:. python -m experiments.trust.teacher_cv OUT.json NAME=F1,FB,FC [NAME=F1,FB,FC ...]
@@ -13,18 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from experiments.crossval_ubfc import fold_errors
+from experiments.trust.common import UBFC_ROOT, score
 from pseudopulse.eval.compare import pool_errors
 from pseudopulse.eval.metrics import paired_mae_difference
 
-UBFC = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "ubfc_rppg_h264"
 SPLITS = [Path("experiments/splits") / f for f in ("ubfc_h264_holdout.json", "ubfc_h264_fold_b.json", "ubfc_h264_fold_c.json")]
 
 
 def summary(errs_by_fold):
     e, recs = pool_errors(errs_by_fold)
-    a = np.abs(e)
-    return e, recs, {"mae": float(a.mean()), "within5": float((a <= 5).mean()), "over10": int((a > 10).sum()), "n": int(len(a)),
-                     "fold_mae": [float(np.mean(np.abs(fe))) for fe, _ in errs_by_fold]}
+    return e, recs, {**score(e), "fold_mae": [round(float(np.mean(np.abs(fe))), 2) for fe, _ in errs_by_fold]}
 
 
 def main(out, specs):
@@ -32,11 +30,11 @@ def main(out, specs):
     for spec in specs:
         name, files = spec.split("=", 1)
         folds = list(zip(files.split(","), SPLITS))
-        e, recs, res[name] = summary(fold_errors(UBFC, folds, "model"))
+        e, recs, res[name] = summary(fold_errors(UBFC_ROOT, folds, "model"))
         errs[name] = (e, recs)
         print(name, res[name], flush=True)
     for m in ("pos", "chrom"):
-        e, recs, res[m] = summary(fold_errors(UBFC, [(None, s) for s in SPLITS], m))
+        e, recs, res[m] = summary(fold_errors(UBFC_ROOT, [(None, s) for s in SPLITS], m))
         errs[m] = (e, recs)
         print(m, res[m], flush=True)
     names = [s.split("=", 1)[0] for s in specs]
