@@ -251,7 +251,7 @@ def test_stream_clock_keeps_time_increasing():
     assert c.time(0.5, 104.5) == pytest.approx(7.65)
 
 
-def _FakeFrame(t):
+def _fake_frame(t):
     """A decoded 4x4 black frame at time ``t`` (s), as PyAV's decoder gives it."""
     from fractions import Fraction
 
@@ -275,7 +275,7 @@ class _FakeContainer:
         import av
 
         for i in range(self.n):
-            yield _Packet(_FakeFrame(i / 10.0))
+            yield _Packet(_fake_frame(i / 10.0))
         if self.fail:
             raise av.error.ConnectionResetError(104, "Connection reset by peer")
 

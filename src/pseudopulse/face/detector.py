@@ -13,9 +13,10 @@ import numpy as np
 
 from pseudopulse.errors import FaceError
 
-# Part of ``STMap.meta["detector"]``: the models (mediapipe 0.10.21) + the runtime ("-torch" or "-litert"). The
-# STMap cache key does not contain it: both runtimes give the same landmarks to ~1e-4 px.
-DETECTOR_NAME = "mediapipe-face-mesh-0.10.21-torch"
+# ``STMap.meta["detector"]`` is the models (mediapipe 0.10.21's) + the runtime that ran them ("-torch" or "-litert").
+# The STMap cache key does not contain it: both runtimes give the same landmarks to ~1e-4 px.
+FACE_MODELS = "mediapipe-face-mesh-0.10.21"
+DETECTOR_NAME = f"{FACE_MODELS}-torch"  # the PyTorch port's name (the default runtime without the litert extra)
 
 # Intra-op threads for the face networks. Measured on 2 shared cores (face_lm 192x192, batch 1, tracking):
 # 1 thread 6.8 ms/frame, 2 threads 196 ms/frame (oversubscribed: the STMap decode thread and other processes
@@ -25,7 +26,7 @@ DEFAULT_TORCH_THREADS = 1
 
 def detector_name(backend: str) -> str:
     """``STMap.meta["detector"]`` of a ``FaceMeshDetector`` whose networks run on ``backend`` ("torch" / "litert")."""
-    return DETECTOR_NAME.rsplit("-", 1)[0] + f"-{backend}"
+    return f"{FACE_MODELS}-{backend}"
 
 
 class FaceMeshDetector:

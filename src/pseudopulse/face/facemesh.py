@@ -275,7 +275,6 @@ class FaceMeshTracker:
     ``min_presence`` (that frame itself has no landmarks, as in MediaPipe). ``detect(rgb)`` returns (468, 2) float32
     pixels or None, the interface of ``pseudopulse.face.detector.FaceMeshDetector``."""
 
-
     def __init__(self, *, tracking: bool = True, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, device: str | torch.device = "cpu", backend: str = "auto"):
         self.tracking = bool(tracking)
