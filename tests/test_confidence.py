@@ -6,7 +6,7 @@ import pytest
 
 from pseudopulse.signal import estimate_hr
 from pseudopulse.signal.confidence import (
-    CONFIDENCE_MEANING, DEFAULT_THRESHOLD, PBV_SIGNATURE, colour_match, confidence_from_features, double_share,
+    CONFIDENCE_MEANING, DEFAULT_THRESHOLD, PBV_SIGNATURE, colour_match, colour_ratio, confidence_from_features, double_share,
     estimator_agreement, hrv_quality, reading_features, roi_coherence, trim_agreement, window_confidence,
     window_phasors,
 )
@@ -116,6 +116,33 @@ def test_colour_match_tells_blood_from_a_change_of_light():
     assert colour_match(blood, tr, 72.0)[0] > 0.9
     assert colour_match(light, tr, 72.0)[0] < 0.1
     assert np.isnan(colour_match(np.zeros((300, 3)), tr, 72.0)[0])  # a black trace cannot be read
+    # the raw ratio behind it: ~2.3 for blood, ~1 for light, and red-led changes under 1
+    assert abs(colour_ratio(blood, tr, 72.0)[0] - PBV_SIGNATURE[1] / PBV_SIGNATURE[0]) < 0.2
+    assert abs(colour_ratio(light, tr, 72.0)[0] - 1.0) < 0.1
+    red = base * (1 + 0.01 * np.outer(wave, [1.0, 0.5, 0.5])) + noise()
+    assert colour_ratio(red, tr, 72.0)[0] < 0.6 and colour_match(red, tr, 72.0)[0] == 0.0
+
+
+def test_colour_gate_caps_a_reading_whose_colour_change_is_not_blood():
+    """Everything else agreeing (skin in phase too), a reading whose colour change at its rate has G/R <= 1 is capped
+    (and abstains at the default threshold); one whose green moves more than its red is not; a colour change that
+    could not be measured caps nothing; the windows of a track are gated the same way."""
+    from pseudopulse.signal.confidence import NON_BLOOD_MAX_CONFIDENCE, ReadingFeatures
+
+    agree = dict(peak_share=0.7, estimator_agreement=1.0, roi_agreement=0.8, face_valid=1.0, roi_coherence=0.9)
+    assert 0 <= NON_BLOOD_MAX_CONFIDENCE < DEFAULT_THRESHOLD
+    light = confidence_from_features(ReadingFeatures(**agree, colour_match=0.0))
+    blood = confidence_from_features(ReadingFeatures(**agree, colour_match=0.05))
+    unknown = confidence_from_features(ReadingFeatures(**agree))
+    assert light.value == NON_BLOOD_MAX_CONFIDENCE and not light.reliable
+    assert blood.reliable and unknown.value == blood.value
+    rng = np.random.default_rng(7)
+    tr = hr_track(np.sin(2 * np.pi * 1.2 * np.arange(600) / FS) + 0.1 * rng.standard_normal(600), fs=FS, window_s=10.0)
+    ones = np.ones(tr.n_windows)
+    colour = np.where(np.arange(tr.n_windows) % 2 == 0, 0.0, 0.7)
+    windows = window_confidence(tr, estimator_agreement=ones, roi_agreement=ones, roi_coherence=0.9 * ones,
+                                colour_match=colour)  # fmt: skip
+    assert np.all(windows[colour == 0.0] == NON_BLOOD_MAX_CONFIDENCE) and np.all(windows[colour > 0] > NON_BLOOD_MAX_CONFIDENCE)
 
 
 def test_double_share_and_trim_agreement():

@@ -1,17 +1,19 @@
-"""The colour gate (experiments/LOG.md, fifteenth round, declared before scoring): a reading whose skin colour change
-at its rate is not blood's (G/R ≤ ``NON_BLOOD_G_OVER_R`` = 1, i.e. ``colour_match`` 0; physics, not fitted) has its
-confidence capped at ``cap`` = the share within 5 bpm of the UBFC clips under that line. The map, the pulse-presence
-gate and the threshold are unchanged.
+"""The colour and half-rate gates (experiments/LOG.md, fifteenth and sixteenth rounds, declared before scoring). Colour:
+a reading whose skin colour change at its rate is not blood's (G/R ≤ ``NON_BLOOD_G_OVER_R`` = 1, i.e. ``colour_match``
+0; physics, not fitted) has its confidence capped at the share within 5 bpm of the UBFC clips under that line.
+Half rate: a reading whose spectrum holds ≥ 30 % of the peak's power at half the rate (``harmonic_ambiguity`` 1) is
+capped at the share within 5 bpm of the UBFC clips with it. The map, the pulse-presence gate and the threshold are
+unchanged.
 
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.colour_gate            # the gate, scored
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.colour_gate unlabeled  # report: 45 real clips
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.colour_gate skin-tone  # report: G/R at the truth
 
-The first reads /tmp/trust_work/features_{ubfc,synth,fresh,fresh2,fresh3,fresh4,bias}.pkl (``collect.py features``;
-model readings): UBFC leave-one-subject-out (cap from the other 10 subjects), every other set under the rule applied
-to all 63 UBFC clips; prints the guards, the verdict and the constant; writes results/colour_gate.{json,md}.
+The first reads /tmp/trust_work/features_{ubfc,synth,fresh,fresh2,fresh3,fresh4,fresh5,bias}.pkl (``collect.py features``;
+model readings): UBFC leave-one-subject-out (caps from the other 10 subjects), every other set under the rule applied
+to all 63 UBFC clips; prints the guards, the verdict and the two constants; writes results/colour_gate.{json,md}.
 ``unlabeled``: the 45 clips of ../shared/data/unlabeled (no truth), each read whole by the model: how many readings the
-gate takes from reliable. ``skin-tone``: G/R of the skin's colour change at the TRUE rate (the contact PPG's for the
+gates take from reliable. ``skin-tone``: G/R of the skin's colour change at the TRUE rate (the contact PPG's for the
 UBFC clips, the video's mean HR for the bias_eval_rppg skin crops, by country) — can a real pulse fall under the line?
 Both write results/colour_gate_<report>.json.
 """
@@ -31,7 +33,7 @@ from experiments.trust.coherence_gate import kept
 from pseudopulse.signal.confidence import DEFAULT_THRESHOLD, NON_BLOOD_G_OVER_R, PBV_G_OVER_R, apply_caps, logistic_confidence
 
 OUT = Path(__file__).resolve().parent / "results"
-SETS = ("ubfc", "synth", "fresh", "fresh2", "fresh3", "fresh4", "bias")
+SETS = ("ubfc", "synth", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "bias")
 LINE = (NON_BLOOD_G_OVER_R - 1.0) / (PBV_G_OVER_R - 1.0)  # G/R = 1 on colour_match's scale
 
 
@@ -39,21 +41,30 @@ def under_line(rows: list[dict]) -> np.ndarray:
     return np.array([r["feat"]["colour_match"] <= LINE for r in rows])  # NaN: False (not measured, no cap)
 
 
-def rule(ubfc: list[dict]) -> float:
-    """cap from UBFC rows, as declared: the share within 5 bpm of the clips under the line (0 if none)."""
-    below = under_line(ubfc)
-    right = np.array([r["right"] for r in ubfc])
-    return float(np.mean(right[below])) if below.any() else 0.0
+def half_rate(rows: list[dict]) -> np.ndarray:
+    return np.array([r["feat"]["harmonic_ambiguity"] == 1.0 for r in rows])  # NaN: False (not measurable, no cap)
 
 
-def confidence(rows: list[dict], cap: float | None) -> np.ndarray:
-    """The shipped map and caps (pulse-presence gate included), with the colour gate at ``cap`` (None: without it)."""
+def _share_right(rows: list[dict], flagged: np.ndarray) -> float:
+    right = np.array([r["right"] for r in rows])
+    return float(np.mean(right[flagged])) if flagged.any() else 0.0
+
+
+def rule(ubfc: list[dict]) -> tuple[float, float]:
+    """(colour cap, half-rate cap) from UBFC rows, as declared: the share within 5 bpm of the clips each gate flags."""
+    return _share_right(ubfc, under_line(ubfc)), _share_right(ubfc, half_rate(ubfc))
+
+
+def confidence(rows: list[dict], caps: tuple[float, float] | None) -> np.ndarray:
+    """The shipped map and caps (pulse-presence gate included), with the colour and half-rate gates at ``caps``
+    (None: without them)."""
     out = []
     for r in rows:
         f = r["feat"]
-        gate = {} if cap is None else {"colour_match": f["colour_match"], "non_blood_cap": cap}
+        gates = {} if caps is None else {"colour_match": f["colour_match"], "non_blood_cap": caps[0],
+                                         "harmonic_ambiguity": f["harmonic_ambiguity"], "half_rate_cap": caps[1]}  # fmt: skip
         out.append(float(apply_caps(logistic_confidence(f), face_valid=f["face_valid"], roi_px=f["roi_px"],
-                                    skin_crop=f["skin_crop"], roi_coherence=f["roi_coherence"], **gate)))  # fmt: skip
+                                    skin_crop=f["skin_crop"], roi_coherence=f["roi_coherence"], **gates)))  # fmt: skip
     return np.array(out)
 
 
@@ -64,45 +75,49 @@ def score_gate() -> None:
             if r["method"] == "model":
                 data.setdefault(r["set"], []).append(r)
     ubfc = data["ubfc"]
-    cap = rule(ubfc)
-    res = {"cap": round(cap, 4), "n_ubfc_under_line": int(under_line(ubfc).sum()), "sets": {}}
+    caps = rule(ubfc)
+    res = {"cap_colour": round(caps[0], 4), "cap_half_rate": round(caps[1], 4), "sets": {}}
     subj = np.array([r["subject"] for r in ubfc])
     gated = np.zeros(len(ubfc))
     for s in np.unique(subj):
         gated[subj == s] = confidence([r for r in ubfc if r["subject"] == s], rule([r for r in ubfc if r["subject"] != s]))
     res["sets"]["ubfc (LOSO)"] = {"shipped": kept(confidence(ubfc, None), ubfc), "gated": kept(gated, ubfc),
-                                  "under_line": int(under_line(ubfc).sum())}  # fmt: skip
+                                  "under_line": int(under_line(ubfc).sum()), "half_rate": int(half_rate(ubfc).sum())}  # fmt: skip
     for name in sorted(k for k in data if k != "ubfc"):
         rows = data[name]
-        res["sets"][name] = {"shipped": kept(confidence(rows, None), rows), "gated": kept(confidence(rows, cap), rows),
-                             "under_line": int(under_line(rows).sum())}  # fmt: skip
+        res["sets"][name] = {"shipped": kept(confidence(rows, None), rows), "gated": kept(confidence(rows, caps), rows),
+                             "under_line": int(under_line(rows).sum()), "half_rate": int(half_rate(rows).sum())}  # fmt: skip
     g = res["sets"]
     u = g["ubfc (LOSO)"]
-    over10 = {k: v["gated"]["over10"] for k, v in g.items() if "pulse_free" not in k and k != "skin-crops"}
-    fresh4 = [g[k] for k in ("freshD-pulsed", "freshD-low_rate")]
-    lost4 = sum(v["shipped"]["reliable"] - v["gated"]["reliable"] for v in fresh4)
+    f5 = {k: v for k, v in g.items() if k.startswith("freshE-")}
+    free5 = f5["freshE-pulse_free"]["gated"]
+    lost5 = sum(v["shipped"]["reliable"] - v["gated"]["reliable"] for k, v in f5.items() if "pulse_free" not in k)
+    over10_5 = sum(v["gated"]["over10"] for k, v in f5.items() if "pulse_free" not in k)
     res["guards"] = {
         "i_ubfc_loso_reliable": f"{u['gated']['reliable']} (shipped {u['shipped']['reliable']}), > 10 off: {u['gated']['over10']}",
-        "ii_generated_reliable_over10": {k: v for k, v in over10.items() if k != "ubfc (LOSO)"},
-        "ii_fresh4_pulsed_low_rate_lost": lost4,
-        "iii_clip_files": "scored by clip_files.py after the constant is set (see LOG.md)",
+        "ii_fresh5_reliable_over10": over10_5,
+        "ii_fresh5_pulse_free_abstain": f"{free5['n'] - free5['reliable']}/{free5['n']}",
+        "ii_fresh5_pulsed_low_rate_lost": lost5,
+        "iii_clip_files": "clip_files.py with both gates in the product (LOG.md)",
     }
-    res["pass_i_ii"] = bool(u["gated"]["reliable"] >= u["shipped"]["reliable"] - 2 and sum(over10.values()) == 0 and lost4 <= 1)
+    res["pass_i_ii"] = bool(u["gated"]["reliable"] >= u["shipped"]["reliable"] - 2 and u["gated"]["over10"] == 0
+                            and over10_5 == 0 and free5["n"] - free5["reliable"] >= 23 and lost5 <= 2)  # fmt: skip
     OUT.mkdir(exist_ok=True)
     json.dump(res, open(OUT / "colour_gate.json", "w"), indent=1)
-    lines = [f"Colour gate: G/R <= {NON_BLOOD_G_OVER_R} at the read rate caps the confidence at {cap:.3f} (rule on all 63 "
-             f"UBFC clips: {res['n_ubfc_under_line']} under the line); threshold {DEFAULT_THRESHOLD}. Guards (i), (ii) "
-             f"pass: {res['pass_i_ii']}.", "",
-             "| set | clips | under the line | reliable, shipped | reliable, gated | largest reliable error, gated | "
-             "reliable > 10 bpm off, gated |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [f"Colour gate: G/R <= {NON_BLOOD_G_OVER_R} at the read rate caps the confidence at {caps[0]:.3f}; half-rate "
+             f"gate: >= 30 % of the peak's power at half the rate caps it at {caps[1]:.3f} (rules on all 63 UBFC clips); "
+             f"threshold {DEFAULT_THRESHOLD}. Guards (i), (ii) pass: {res['pass_i_ii']}.", "",
+             "| set | clips | G/R <= 1 | half-rate | reliable, shipped | reliable, gated | largest reliable error, gated | "
+             "reliable > 10 bpm off, shipped → gated |", "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for k, v in g.items():
         gm = v["gated"]
-        lines.append(f"| {k} | {gm['n']} | {v['under_line']} | {v['shipped']['reliable']} | {gm['reliable']} | "
-                     f"{gm['max_err'] if gm['max_err'] is not None else '—'} | {gm['over10']} |")
+        lines.append(f"| {k} | {gm['n']} | {v['under_line']} | {v['half_rate']} | {v['shipped']['reliable']} | "
+                     f"{gm['reliable']} | {gm['max_err'] if gm['max_err'] is not None else '—'} | "
+                     f"{v['shipped']['over10']} → {gm['over10']} |")  # fmt: skip
     lines += ["", "Guards: " + json.dumps(res["guards"])]
     (OUT / "colour_gate.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    print(f"NON_BLOOD_MAX_CONFIDENCE = {cap:.4f}")
+    print(f"NON_BLOOD_MAX_CONFIDENCE = {caps[0]:.4f}\nHALF_RATE_MAX_CONFIDENCE = {caps[1]:.4f}")
 
 
 def report_unlabeled() -> None:
@@ -123,11 +138,13 @@ def report_unlabeled() -> None:
             continue
         f = r.confidence.features.as_dict()
         row = {"clip": video.name, "hr": round(r.hr_bpm, 1), "colour_match": f["colour_match"],
+               "harmonic_ambiguity": f["harmonic_ambiguity"],
                "shipped": float(confidence([{"feat": f}], None)[0]), "gated": float(r.confidence.value)}  # fmt: skip
         rows.append(row)
         print(row, flush=True)
     read = [r for r in rows if "gated" in r]
     summary = {"clips": len(rows), "read": len(read), "under_line": sum(r["colour_match"] <= LINE for r in read),
+               "half_rate": sum(r["harmonic_ambiguity"] == 1.0 for r in read),
                "reliable_shipped": sum(r["shipped"] >= DEFAULT_THRESHOLD for r in read),
                "reliable_gated": sum(r["gated"] >= DEFAULT_THRESHOLD for r in read)}  # fmt: skip
     json.dump({"summary": summary, "clips": rows}, open(OUT / "colour_gate_unlabeled.json", "w"), indent=1)

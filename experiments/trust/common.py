@@ -120,6 +120,7 @@ FRESH = dict(seed=23, n_free=24, n_pulsed=0, n_low=12, rate_seed=29)  # looked a
 FRESH2 = dict(seed=41, n_free=24, n_pulsed=0, n_low=12, rate_seed=43)  # twelfth round's fresh suite (LOG.md)
 FRESH3 = dict(seed=53, n_free=24, n_pulsed=0, n_low=12, rate_seed=59)  # the pulse-presence gate's fresh suite
 FRESH4 = dict(seed=67, n_free=24, n_pulsed=12, n_low=12, rate_seed=71)  # the colour gate's fresh suite (LOG.md, 15th round)
+FRESH5 = dict(seed=79, n_free=24, n_pulsed=12, n_low=24, rate_seed=83)  # colour + half-rate gates (LOG.md, 16th round)
 
 
 def synth_clips(configs=None, prefix: str = "synth"):

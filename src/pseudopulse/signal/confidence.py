@@ -71,6 +71,20 @@ SKIN_CROP_MAX_CONFIDENCE = 0.2
 # `python -m experiments.trust.coherence_gate` (prints both; do not hand-edit).
 MIN_ROI_COHERENCE = 0.4796
 LOW_COHERENCE_MAX_CONFIDENCE = 0.5000
+# Colour gate: the pulse is a change of blood volume, which moves green about 2.3× as much as red (PBV_SIGNATURE); a
+# change of light moves the channels alike, and a red-led change is not blood. A reading whose skin colour change at
+# its rate has G/R (``colour_ratio``) at or under NON_BLOOD_G_OVER_R (physics, not fitted) has its confidence capped at
+# NON_BLOOD_MAX_CONFIDENCE, the share within 5 bpm of the UBFC clips under that line (rule declared in
+# experiments/LOG.md, fifteenth round; `python -m experiments.trust.colour_gate` prints it; do not hand-edit).
+NON_BLOOD_G_OVER_R = 1.0
+NON_BLOOD_MAX_CONFIDENCE = 0.2727
+# Half-rate gate: a reading whose spectrum holds at least HALF_RATE_SHARE of the read peak's power at half the rate
+# (``harmonic_ambiguity``; the half rate inside the band) may be reading the pulse's second harmonic (a slow pulse
+# with a strong harmonic: every method then agrees on twice the rate); its confidence is capped at
+# HALF_RATE_MAX_CONFIDENCE, the share within 5 bpm of the UBFC clips with it (rule declared in experiments/LOG.md,
+# sixteenth round; `python -m experiments.trust.colour_gate` prints it; do not hand-edit).
+HALF_RATE_SHARE = 0.3
+HALF_RATE_MAX_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -132,16 +146,26 @@ def estimator_agreement(hr_bpm: float, others_bpm, *, tol_bpm: float = CONFIDENC
     return float(np.mean(np.abs(o - hr_bpm) <= tol_bpm))
 
 
-def harmonic_ambiguity(track: HRTrack, hr_bpm: float, *, ratio: float = 0.3) -> float:
+def half_rate_power(spectra: np.ndarray, bpm: np.ndarray, rate_bpm, tol_bpm: float, *, ratio: float = HALF_RATE_SHARE) -> np.ndarray:
+    """(K,) 1.0 where spectrum k of ``spectra`` (K, F) on the grid ``bpm`` (F,) holds ≥ ``ratio`` of its power
+    within ±tol of ``rate_bpm`` ((K,) or a number) also within ±tol of half that rate, else 0.0; NaN where half the
+    rate lies below the grid (the band)."""
+    spectra = np.atleast_2d(spectra)
+    rate = np.broadcast_to(np.asarray(rate_bpm, dtype=np.float64), (len(spectra),))
+    at = _power_near(spectra, bpm, rate, tol_bpm)
+    half = _power_near(spectra, bpm, rate / 2, tol_bpm)
+    return np.where(rate / 2 < bpm[0] - tol_bpm / 2, np.nan, (half >= ratio * np.maximum(at, 1e-12)).astype(np.float64))
+
+
+def harmonic_ambiguity(track: HRTrack, hr_bpm: float, *, ratio: float = HALF_RATE_SHARE) -> float:
     """1.0 when the mean window spectrum of ``track`` has ≥ ``ratio`` of the power at ``hr_bpm`` within ±tol of
     ``hr_bpm``/2 (inside the band), else 0.0; NaN when hr/2 is below the band."""
-    bpm = track.freqs_bpm
-    spec = track.mean_spectrum()
-    if hr_bpm / 2 < bpm[0] - track.tol_bpm / 2:
-        return float("nan")
-    at = spec[np.abs(bpm - hr_bpm) <= track.tol_bpm].sum()
-    half = spec[np.abs(bpm - hr_bpm / 2) <= track.tol_bpm].sum()
-    return float(half >= ratio * max(at, 1e-12))
+    return float(half_rate_power(track.mean_spectrum()[None, :], track.freqs_bpm, hr_bpm, track.tol_bpm, ratio=ratio)[0])
+
+
+def window_half_rate(track: HRTrack, *, ratio: float = HALF_RATE_SHARE) -> np.ndarray:
+    """(K,) ``harmonic_ambiguity`` of each window of ``track`` at its own rate (its own spectrum)."""
+    return half_rate_power(track.spectra, track.freqs_bpm, track.hr_bpm, track.tol_bpm, ratio=ratio)
 
 
 # ------------------------------------------------------------------------------------------------ candidate features
@@ -168,27 +192,32 @@ def _power_near(power: np.ndarray, bpm: np.ndarray, centre_bpm, tol_bpm: float) 
     return (power * (np.abs(bpm[None, :] - centre[:, None]) <= tol_bpm)).sum(axis=1)
 
 
-def colour_match(rgb: np.ndarray, track: HRTrack, rate_bpm) -> np.ndarray:
-    """(K,) how far the skin's colour change at the read rate looks like blood, per window of ``track`` (0..1).
+def colour_ratio(rgb: np.ndarray, track: HRTrack, rate_bpm) -> np.ndarray:
+    """(K,) G/R: how much more the skin's green than its red changes at the read rate, per window of ``track``.
 
     ``rgb`` (T, 3): skin-mean R, G, B (0..255) on the track's grid. Each channel is made relative (divided by its
     mean: AC/DC, no unit) and cleaned by the package read-out; in each window its amplitude at ``rate_bpm`` ((K,) or
-    a number) is the root of its Hann-weighted power within ±``track.tol_bpm``. With ratio = G amplitude / R
-    amplitude: ``clip((ratio − 1) / (PBV_G_OVER_R − 1), 0, 1)`` — 0 for a change of light (all channels alike, or
-    red strongest), 1 for the blood-volume signature (G/R ≥ 2.3). NaN where the trace cannot be read."""
+    a number) is the root of its Hann-weighted power within ±``track.tol_bpm``; the ratio is green's amplitude over
+    red's. About 2.3 for blood (``PBV_G_OVER_R``), about 1 for a change of light. NaN where the trace cannot be read."""
     from pseudopulse.signal.postprocess import clean_wave
     from pseudopulse.signal.track import _zoom_psd
 
     x = np.asarray(rgb, dtype=np.float64)
-    mean = x.mean(axis=0)
+    mean = x.mean(axis=0) if x.ndim == 2 else np.zeros(3)
     if x.ndim != 2 or x.shape[1] != 3 or not np.all(np.isfinite(x)) or np.any(mean <= 1.0):
         return np.full(track.n_windows, np.nan)
-    rel = np.stack([clean_wave(x[:, c] / mean[c] - 1.0, track.fs, track.band_hz) for c in range(3)], axis=1)
-    frames = window_frames(rel, track)  # (K, n, 3)
+    frames = window_frames(np.stack([clean_wave(x[:, c] / mean[c] - 1.0, track.fs, track.band_hz) for c in (0, 1)],
+                                    axis=1), track)  # (K, n, 2): red, green  # fmt: skip
     amp = np.stack([np.sqrt(_power_near(_zoom_psd(frames[:, :, c], track.fs, track.freqs_hz), track.freqs_bpm,
-                                        rate_bpm, track.tol_bpm)) for c in range(3)], axis=1)  # fmt: skip
-    ratio = amp[:, 1] / np.maximum(amp[:, 0], 1e-12)
-    return np.clip((ratio - 1.0) / (PBV_G_OVER_R - 1.0), 0.0, 1.0)
+                                        rate_bpm, track.tol_bpm)) for c in (0, 1)], axis=1)  # fmt: skip
+    return amp[:, 1] / np.maximum(amp[:, 0], 1e-12)
+
+
+def colour_match(rgb: np.ndarray, track: HRTrack, rate_bpm) -> np.ndarray:
+    """(K,) how far the skin's colour change at the read rate looks like blood, per window of ``track`` (0..1):
+    ``clip((G/R − 1) / (PBV_G_OVER_R − 1), 0, 1)`` of ``colour_ratio`` — 0 for a change of light (all channels
+    alike, or red strongest), 1 for the blood-volume signature (G/R ≥ 2.3). NaN where the trace cannot be read."""
+    return np.clip((colour_ratio(rgb, track, rate_bpm) - 1.0) / (PBV_G_OVER_R - 1.0), 0.0, 1.0)
 
 
 def window_phasors(clean_wave_: np.ndarray, track: HRTrack, rates_bpm: np.ndarray) -> np.ndarray:
@@ -301,36 +330,54 @@ def confidence_from_features(
     """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map
     (``logistic_confidence``); a face found on fewer than half the frames, or a skin region under ``MIN_ROI_PX``
     source pixels, caps it at 0; a skin crop at ``SKIN_CROP_MAX_CONFIDENCE``; skin blocks that do not pulse in phase
-    (``roi_coherence`` under ``MIN_ROI_COHERENCE``) at ``LOW_COHERENCE_MAX_CONFIDENCE``."""
+    (``roi_coherence`` under ``MIN_ROI_COHERENCE``) at ``LOW_COHERENCE_MAX_CONFIDENCE``; a colour change at the rate
+    that is not blood's (``colour_match`` 0: G/R ≤ ``NON_BLOOD_G_OVER_R``) at ``NON_BLOOD_MAX_CONFIDENCE``; a rate
+    that may be twice the pulse's (``harmonic_ambiguity`` 1) at ``HALF_RATE_MAX_CONFIDENCE``."""
     value = float(apply_caps(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept),
                              face_valid=features.face_valid, roi_px=features.roi_px, skin_crop=features.skin_crop,
-                             roi_coherence=features.roi_coherence))  # fmt: skip
+                             roi_coherence=features.roi_coherence, colour_match=features.colour_match,
+                             harmonic_ambiguity=features.harmonic_ambiguity))  # fmt: skip
     return Confidence(value=value, features=features, threshold=float(threshold))
 
 
 def window_confidence(track: HRTrack, *, estimator_agreement: np.ndarray, roi_agreement: np.ndarray,
                       roi_coherence: np.ndarray | None = None, face_valid: np.ndarray | None = None,
-                      roi_px: float = float("nan"), skin_crop: bool = False, extra: dict | None = None) -> np.ndarray:  # fmt: skip
+                      roi_px: float = float("nan"), skin_crop: bool = False, colour_match: np.ndarray | None = None,
+                      harmonic_ambiguity: np.ndarray | None = None, extra: dict | None = None) -> np.ndarray:  # fmt: skip
     """(K,) confidence of each window of ``track`` (the same meaning, map and caps as a whole reading): its own
     ``peak_share`` with the per-window ``estimator_agreement``, ``roi_agreement`` and ``roi_coherence`` (K,) (and
     the (K,) arrays of any other feature in ``extra``, by name); windows where a face was found on fewer than half
     the frames (``face_valid`` (K,) shares) get 0, and every window gets 0 when the skin region (``roi_px``, source
-    pixels) is under ``MIN_ROI_PX``; a skin crop and a window whose blocks do not pulse in phase are capped like a
-    whole reading."""
+    pixels) is under ``MIN_ROI_PX``; a skin crop, a window whose blocks do not pulse in phase and one whose colour
+    change is not blood's (``colour_match`` (K,)) or whose rate may be twice the pulse's (``harmonic_ambiguity``
+    (K,)) are capped like a whole reading."""
     value = logistic_confidence({"peak_share": track.peak_share, "estimator_agreement": estimator_agreement,
                                  "roi_agreement": roi_agreement, "roi_coherence": roi_coherence, **(extra or {})})  # fmt: skip
     return np.asarray(apply_caps(value, face_valid=face_valid, roi_px=roi_px, skin_crop=skin_crop,
-                                 roi_coherence=roi_coherence), dtype=np.float64)  # fmt: skip
+                                 roi_coherence=roi_coherence, colour_match=colour_match,
+                                 harmonic_ambiguity=harmonic_ambiguity), dtype=np.float64)  # fmt: skip
 
 
 def apply_caps(value, *, face_valid=None, roi_px: float = float("nan"), skin_crop: bool = False, roi_coherence=None,
-               min_roi_coherence: float | None = None, low_coherence_cap: float | None = None):  # fmt: skip
+               min_roi_coherence: float | None = None, low_coherence_cap: float | None = None, colour_match=None,
+               non_blood_cap: float | None = None, harmonic_ambiguity=None, half_rate_cap: float | None = None):  # fmt: skip
     """The hard rules on top of the map, elementwise: 0 where a face was found on fewer than half the frames
     (``face_valid`` share; None or NaN = not known), 0 for a skin region under ``MIN_ROI_PX`` source pixels, at most
     ``SKIN_CROP_MAX_CONFIDENCE`` for a skin crop, and at most ``LOW_COHERENCE_MAX_CONFIDENCE`` where the skin blocks
-    do not pulse in phase (``roi_coherence`` below ``MIN_ROI_COHERENCE``; None or NaN = not measured, no cap).
-    ``min_roi_coherence`` / ``low_coherence_cap`` override the two constants (for the rule that sets them)."""
+    do not pulse in phase (``roi_coherence`` below ``MIN_ROI_COHERENCE``; None or NaN = not measured, no cap), and at
+    most ``NON_BLOOD_MAX_CONFIDENCE`` where the skin's colour change at the rate is not blood's (``colour_match`` 0,
+    i.e. G/R ≤ ``NON_BLOOD_G_OVER_R``; None or NaN = not measured, no cap), and at most ``HALF_RATE_MAX_CONFIDENCE``
+    where the rate may be twice the pulse's (``harmonic_ambiguity`` 1; None or NaN = not measurable, no cap).
+    ``min_roi_coherence`` / ``low_coherence_cap`` / ``non_blood_cap`` / ``half_rate_cap`` override the constants
+    (for the rules that set them)."""
     value = np.asarray(value, dtype=np.float64)
+    if harmonic_ambiguity is not None:
+        cap = HALF_RATE_MAX_CONFIDENCE if half_rate_cap is None else float(half_rate_cap)
+        value = np.where(np.asarray(harmonic_ambiguity, dtype=np.float64) == 1.0, np.minimum(value, cap), value)
+    if colour_match is not None:
+        cap = NON_BLOOD_MAX_CONFIDENCE if non_blood_cap is None else float(non_blood_cap)
+        line = (NON_BLOOD_G_OVER_R - 1.0) / (PBV_G_OVER_R - 1.0)  # G/R on colour_match's scale (0 at G/R = 1)
+        value = np.where(np.asarray(colour_match, dtype=np.float64) <= line, np.minimum(value, cap), value)  # NaN: no cap
     if roi_coherence is not None:
         c0 = MIN_ROI_COHERENCE if min_roi_coherence is None else float(min_roi_coherence)
         cap = LOW_COHERENCE_MAX_CONFIDENCE if low_coherence_cap is None else float(low_coherence_cap)
