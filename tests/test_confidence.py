@@ -123,28 +123,6 @@ def test_colour_match_tells_blood_from_a_change_of_light():
     assert colour_ratio(red, tr, 72.0)[0] < 0.6 and colour_match(red, tr, 72.0)[0] == 0.0
 
 
-def test_colour_gate_caps_a_reading_whose_colour_change_is_not_blood():
-    """Everything else agreeing (skin in phase too), a reading whose colour change at its rate has G/R <= 1 is capped
-    (and abstains at the default threshold); one whose green moves more than its red is not; a colour change that
-    could not be measured caps nothing; the windows of a track are gated the same way."""
-    from pseudopulse.signal.confidence import NON_BLOOD_MAX_CONFIDENCE, ReadingFeatures
-
-    agree = dict(peak_share=0.7, estimator_agreement=1.0, roi_agreement=0.8, face_valid=1.0, roi_coherence=0.9)
-    assert 0 <= NON_BLOOD_MAX_CONFIDENCE < DEFAULT_THRESHOLD
-    light = confidence_from_features(ReadingFeatures(**agree, colour_match=0.0))
-    blood = confidence_from_features(ReadingFeatures(**agree, colour_match=0.05))
-    unknown = confidence_from_features(ReadingFeatures(**agree))
-    assert light.value == NON_BLOOD_MAX_CONFIDENCE and not light.reliable
-    assert blood.reliable and unknown.value == blood.value
-    rng = np.random.default_rng(7)
-    tr = hr_track(np.sin(2 * np.pi * 1.2 * np.arange(600) / FS) + 0.1 * rng.standard_normal(600), fs=FS, window_s=10.0)
-    ones = np.ones(tr.n_windows)
-    colour = np.where(np.arange(tr.n_windows) % 2 == 0, 0.0, 0.7)
-    windows = window_confidence(tr, estimator_agreement=ones, roi_agreement=ones, roi_coherence=0.9 * ones,
-                                colour_match=colour)  # fmt: skip
-    assert np.all(windows[colour == 0.0] == NON_BLOOD_MAX_CONFIDENCE) and np.all(windows[colour > 0] > NON_BLOOD_MAX_CONFIDENCE)
-
-
 def test_double_share_and_trim_agreement():
     rng = np.random.default_rng(6)
     t = np.arange(300) / FS
@@ -194,3 +172,31 @@ def test_pulse_presence_gate_caps_a_reading_whose_skin_does_not_pulse_together()
     unknown = confidence_from_features(ReadingFeatures(**agree))
     assert low.value == LOW_COHERENCE_MAX_CONFIDENCE and not low.reliable
     assert high.reliable and unknown.value == high.value
+
+
+def test_half_rate_gate_caps_a_reading_that_may_be_the_second_harmonic():
+    """A 51-bpm pulse with a strong second harmonic reads 102 bpm by its plain peak: the spectrum holds much of that
+    peak's power at half the rate, so the window is flagged and its confidence capped; a clean 102-bpm pulse and a
+    50-bpm reading (half its rate is below the band: not measurable) are not."""
+    from pseudopulse.signal.confidence import (HALF_RATE_MAX_CONFIDENCE, ReadingFeatures, harmonic_ambiguity,
+                                               window_half_rate)  # fmt: skip
+
+    rng = np.random.default_rng(8)
+    t = np.arange(600) / FS
+    slow = 0.8 * np.sin(2 * np.pi * 0.85 * t) + np.sin(2 * np.pi * 1.7 * t + 0.4) + 0.05 * rng.standard_normal(600)
+    clean = np.sin(2 * np.pi * 1.7 * t) + 0.05 * rng.standard_normal(600)
+    tr_slow, tr_clean = hr_track(slow, fs=FS, window_s=10.0), hr_track(clean, fs=FS, window_s=10.0)
+    assert np.allclose(tr_slow.hr_bpm, 102.0, atol=1.0)
+    assert np.all(window_half_rate(tr_slow) == 1.0) and harmonic_ambiguity(tr_slow, 102.0) == 1.0
+    assert np.all(window_half_rate(tr_clean) == 0.0) and harmonic_ambiguity(tr_clean, 102.0) == 0.0
+    assert np.isnan(harmonic_ambiguity(tr_clean, 50.0))  # 25 bpm lies below the band
+    agree = dict(peak_share=0.7, estimator_agreement=1.0, roi_agreement=0.8, face_valid=1.0, roi_coherence=0.9)
+    assert 0 <= HALF_RATE_MAX_CONFIDENCE < DEFAULT_THRESHOLD
+    flagged = confidence_from_features(ReadingFeatures(**agree, harmonic_ambiguity=1.0))
+    assert flagged.value == HALF_RATE_MAX_CONFIDENCE and not flagged.reliable
+    for ok in (0.0, float("nan")):
+        assert confidence_from_features(ReadingFeatures(**agree, harmonic_ambiguity=ok)).reliable
+    ones = np.ones(tr_slow.n_windows)
+    windows = window_confidence(tr_slow, estimator_agreement=ones, roi_agreement=ones, roi_coherence=0.9 * ones,
+                                harmonic_ambiguity=window_half_rate(tr_slow))  # fmt: skip
+    assert np.all(windows <= HALF_RATE_MAX_CONFIDENCE)

@@ -70,6 +70,24 @@ def test_cache_key_changes_with_parameters_content_and_code_version(face_clip, t
     assert k != stmap_cache.cache_key(path, base)
 
 
+def test_cache_keeps_face_backends_apart(face_clip, tmp_path, monkeypatch):
+    """An STMap made with one face runtime is not served for another ($PSEUDOPULSE_FACE_BACKEND switched between
+    runs): their landmarks differ by ~0.01 px, which flips ambiguous 10-s clips."""
+    from pseudopulse.face.runtime import ENV_VAR, litert_available
+
+    if not litert_available():
+        pytest.skip("needs the litert face backend beside torch")
+    path, _ = face_clip
+    monkeypatch.setenv(ENV_VAR, "torch")
+    torch_map = extract_stmap(path, cache_dir=tmp_path)
+    monkeypatch.setenv(ENV_VAR, "litert")
+    litert_map = extract_stmap(path, cache_dir=tmp_path)
+    assert litert_map.meta["cache"] == "miss" and len(list(tmp_path.glob("stmap-*.npz"))) == 2
+    assert torch_map.meta["detector"].endswith("-torch") and litert_map.meta["detector"].endswith("-litert")
+    monkeypatch.setenv(ENV_VAR, "torch")
+    assert extract_stmap(path, cache_dir=tmp_path).meta["detector"].endswith("-torch")
+
+
 def test_cache_entry_with_inconsistent_shapes_is_a_miss(tmp_path):
     st = extract_stmap_from_frames([np.full((8, 8, 3), 50, np.uint8)] * 4, fps=FPS, roi="full-frame")
     entry = tmp_path / "x.npz"

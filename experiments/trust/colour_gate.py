@@ -5,7 +5,8 @@ Half rate: a reading whose spectrum holds ≥ 30 % of the peak's power at half t
 capped at the share within 5 bpm of the UBFC clips with it. The map, the pulse-presence gate and the threshold are
 unchanged.
 
-    PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.colour_gate            # the gate, scored
+    PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.colour_gate            # both gates (16th round)
+    PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.colour_gate half-rate  # half-rate alone (17th)
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.colour_gate unlabeled  # report: 45 real clips
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.colour_gate skin-tone  # report: G/R at the truth
 
@@ -30,11 +31,12 @@ import numpy as np
 
 from experiments.trust import common
 from experiments.trust.coherence_gate import kept
-from pseudopulse.signal.confidence import DEFAULT_THRESHOLD, NON_BLOOD_G_OVER_R, PBV_G_OVER_R, apply_caps, logistic_confidence
+from pseudopulse.signal.confidence import DEFAULT_THRESHOLD, apply_caps, logistic_confidence
 
 OUT = Path(__file__).resolve().parent / "results"
-SETS = ("ubfc", "synth", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "bias")
-LINE = (NON_BLOOD_G_OVER_R - 1.0) / (PBV_G_OVER_R - 1.0)  # G/R = 1 on colour_match's scale
+SETS = ("ubfc", "synth", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "bias")
+NON_BLOOD_G_OVER_R = 1.0  # the colour gate's line (not shipped: sixteenth round)
+LINE = 0.0  # G/R = 1 on colour_match's scale (colour_match = clip((G/R - 1) / (2.33 - 1), 0, 1))
 
 
 def under_line(rows: list[dict]) -> np.ndarray:
@@ -55,58 +57,75 @@ def rule(ubfc: list[dict]) -> tuple[float, float]:
     return _share_right(ubfc, under_line(ubfc)), _share_right(ubfc, half_rate(ubfc))
 
 
-def confidence(rows: list[dict], caps: tuple[float, float] | None) -> np.ndarray:
-    """The shipped map and caps (pulse-presence gate included), with the colour and half-rate gates at ``caps``
-    (None: without them)."""
+def confidence(rows: list[dict], caps: tuple[float | None, float | None] | None) -> np.ndarray:
+    """The map and the caps of the sixteenth round's start (pulse-presence gate included), with the colour and
+    half-rate gates at ``caps`` = (colour cap, half-rate cap); a None cap (or ``caps`` None) leaves that gate out."""
+    colour_cap, half_cap = caps or (None, None)
     out = []
     for r in rows:
         f = r["feat"]
-        gates = {} if caps is None else {"colour_match": f["colour_match"], "non_blood_cap": caps[0],
-                                         "harmonic_ambiguity": f["harmonic_ambiguity"], "half_rate_cap": caps[1]}  # fmt: skip
-        out.append(float(apply_caps(logistic_confidence(f), face_valid=f["face_valid"], roi_px=f["roi_px"],
-                                    skin_crop=f["skin_crop"], roi_coherence=f["roi_coherence"], **gates)))  # fmt: skip
+        v = float(apply_caps(logistic_confidence(f), face_valid=f["face_valid"], roi_px=f["roi_px"], skin_crop=f["skin_crop"],
+                             roi_coherence=f["roi_coherence"], harmonic_ambiguity=f["harmonic_ambiguity"],
+                             half_rate_cap=1.0 if half_cap is None else half_cap))  # fmt: skip
+        if colour_cap is not None and f["colour_match"] <= LINE:
+            v = min(v, colour_cap)
+        out.append(v)
     return np.array(out)
 
 
-def score_gate() -> None:
+def score_gate(gates: tuple[str, ...] = ("colour", "half_rate")) -> None:
+    """Score ``gates`` (sixteenth round: both, guards on FRESH5; seventeenth: "half_rate" alone, guards on FRESH6)."""
+    fresh, name = ("freshE", "colour_gate") if "colour" in gates else ("freshF", "half_rate_gate")
     data = {}
     for s in SETS:
-        for r in pickle.load(open(common.WORK / f"features_{s}.pkl", "rb")):
+        path = common.WORK / f"features_{s}.pkl"
+        if not path.exists() and s in ("fresh6",):
+            continue
+        for r in pickle.load(open(path, "rb")):
             if r["method"] == "model":
                 data.setdefault(r["set"], []).append(r)
+
+    def pick(c: tuple[float, float]) -> tuple[float | None, float | None]:
+        return (c[0] if "colour" in gates else None, c[1] if "half_rate" in gates else None)
+
     ubfc = data["ubfc"]
-    caps = rule(ubfc)
-    res = {"cap_colour": round(caps[0], 4), "cap_half_rate": round(caps[1], 4), "sets": {}}
+    caps = pick(rule(ubfc))
+    res = {"gates": list(gates), "cap_colour": caps[0], "cap_half_rate": caps[1], "sets": {}}
     subj = np.array([r["subject"] for r in ubfc])
     gated = np.zeros(len(ubfc))
     for s in np.unique(subj):
-        gated[subj == s] = confidence([r for r in ubfc if r["subject"] == s], rule([r for r in ubfc if r["subject"] != s]))
+        gated[subj == s] = confidence([r for r in ubfc if r["subject"] == s], pick(rule([r for r in ubfc if r["subject"] != s])))
     res["sets"]["ubfc (LOSO)"] = {"shipped": kept(confidence(ubfc, None), ubfc), "gated": kept(gated, ubfc),
                                   "under_line": int(under_line(ubfc).sum()), "half_rate": int(half_rate(ubfc).sum())}  # fmt: skip
-    for name in sorted(k for k in data if k != "ubfc"):
-        rows = data[name]
-        res["sets"][name] = {"shipped": kept(confidence(rows, None), rows), "gated": kept(confidence(rows, caps), rows),
-                             "under_line": int(under_line(rows).sum()), "half_rate": int(half_rate(rows).sum())}  # fmt: skip
+    for k in sorted(k for k in data if k != "ubfc"):
+        rows = data[k]
+        res["sets"][k] = {"shipped": kept(confidence(rows, None), rows), "gated": kept(confidence(rows, caps), rows),
+                          "under_line": int(under_line(rows).sum()), "half_rate": int(half_rate(rows).sum())}  # fmt: skip
     g = res["sets"]
     u = g["ubfc (LOSO)"]
-    f5 = {k: v for k, v in g.items() if k.startswith("freshE-")}
-    free5 = f5["freshE-pulse_free"]["gated"]
-    lost5 = sum(v["shipped"]["reliable"] - v["gated"]["reliable"] for k, v in f5.items() if "pulse_free" not in k)
-    over10_5 = sum(v["gated"]["over10"] for k, v in f5.items() if "pulse_free" not in k)
+    fs = {k: v for k, v in g.items() if k.startswith(f"{fresh}-")}
+    free = fs[f"{fresh}-pulse_free"]["gated"]
+    lost = sum(v["shipped"]["reliable"] - v["gated"]["reliable"] for k, v in fs.items() if "pulse_free" not in k)
+    over10 = sum(v["gated"]["over10"] for k, v in fs.items() if "pulse_free" not in k)
     res["guards"] = {
         "i_ubfc_loso_reliable": f"{u['gated']['reliable']} (shipped {u['shipped']['reliable']}), > 10 off: {u['gated']['over10']}",
-        "ii_fresh5_reliable_over10": over10_5,
-        "ii_fresh5_pulse_free_abstain": f"{free5['n'] - free5['reliable']}/{free5['n']}",
-        "ii_fresh5_pulsed_low_rate_lost": lost5,
-        "iii_clip_files": "clip_files.py with both gates in the product (LOG.md)",
+        f"ii_{fresh}_reliable_over10": over10,
+        f"ii_{fresh}_pulse_free_abstain": f"{free['n'] - free['reliable']}/{free['n']}",
+        f"ii_{fresh}_pulsed_low_rate_lost": lost,
+        "iii_clip_files": "clip_files.py with the gate(s) in the product (LOG.md)",
     }
     res["pass_i_ii"] = bool(u["gated"]["reliable"] >= u["shipped"]["reliable"] - 2 and u["gated"]["over10"] == 0
-                            and over10_5 == 0 and free5["n"] - free5["reliable"] >= 23 and lost5 <= 2)  # fmt: skip
+                            and over10 == 0 and free["n"] - free["reliable"] >= 23 and lost <= 2)  # fmt: skip
     OUT.mkdir(exist_ok=True)
-    json.dump(res, open(OUT / "colour_gate.json", "w"), indent=1)
-    lines = [f"Colour gate: G/R <= {NON_BLOOD_G_OVER_R} at the read rate caps the confidence at {caps[0]:.3f}; half-rate "
-             f"gate: >= 30 % of the peak's power at half the rate caps it at {caps[1]:.3f} (rules on all 63 UBFC clips); "
-             f"threshold {DEFAULT_THRESHOLD}. Guards (i), (ii) pass: {res['pass_i_ii']}.", "",
+    json.dump(res, open(OUT / f"{name}.json", "w"), indent=1)
+    said = []
+    if caps[0] is not None:
+        said.append(f"colour gate: G/R <= {NON_BLOOD_G_OVER_R} at the read rate caps the confidence at {caps[0]:.3f}")
+    if caps[1] is not None:
+        said.append(f"half-rate gate: >= 30 % of the peak's power at half the rate caps it at {caps[1]:.3f}")
+    head = "; ".join(said)
+    lines = [f"{head[0].upper() + head[1:]} (rules on all 63 UBFC clips); threshold {DEFAULT_THRESHOLD}. "
+             f"Guards (i), (ii) pass: {res['pass_i_ii']}.", "",
              "| set | clips | G/R <= 1 | half-rate | reliable, shipped | reliable, gated | largest reliable error, gated | "
              "reliable > 10 bpm off, shipped → gated |", "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for k, v in g.items():
@@ -115,9 +134,9 @@ def score_gate() -> None:
                      f"{gm['reliable']} | {gm['max_err'] if gm['max_err'] is not None else '—'} | "
                      f"{v['shipped']['over10']} → {gm['over10']} |")  # fmt: skip
     lines += ["", "Guards: " + json.dumps(res["guards"])]
-    (OUT / "colour_gate.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    print(f"NON_BLOOD_MAX_CONFIDENCE = {caps[0]:.4f}\nHALF_RATE_MAX_CONFIDENCE = {caps[1]:.4f}")
+    print(f"HALF_RATE_MAX_CONFIDENCE = {caps[1]:.4f}" if caps[1] is not None else "")
 
 
 def report_unlabeled() -> None:
@@ -178,4 +197,6 @@ def report_skin_tone() -> None:
 
 
 if __name__ == "__main__":
-    {"unlabeled": report_unlabeled, "skin-tone": report_skin_tone}.get(sys.argv[1] if len(sys.argv) > 1 else "", score_gate)()
+    what = sys.argv[1] if len(sys.argv) > 1 else ""
+    {"unlabeled": report_unlabeled, "skin-tone": report_skin_tone,
+     "half-rate": lambda: score_gate(("half_rate",))}.get(what, score_gate)()  # fmt: skip

@@ -121,6 +121,7 @@ FRESH2 = dict(seed=41, n_free=24, n_pulsed=0, n_low=12, rate_seed=43)  # twelfth
 FRESH3 = dict(seed=53, n_free=24, n_pulsed=0, n_low=12, rate_seed=59)  # the pulse-presence gate's fresh suite
 FRESH4 = dict(seed=67, n_free=24, n_pulsed=12, n_low=12, rate_seed=71)  # the colour gate's fresh suite (LOG.md, 15th round)
 FRESH5 = dict(seed=79, n_free=24, n_pulsed=12, n_low=24, rate_seed=83)  # colour + half-rate gates (LOG.md, 16th round)
+FRESH6 = dict(seed=89, n_free=24, n_pulsed=12, n_low=24, rate_seed=97)  # the half-rate gate alone (LOG.md, 17th round)
 
 
 def synth_clips(configs=None, prefix: str = "synth"):

@@ -29,10 +29,10 @@ from pseudopulse.methods.pos import pos
 from pseudopulse.predictors import MODEL, Predictor, resolve_predictor
 from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform_times
 from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, FEATURES,
-                                           HALF_RATE_SHARE, MIN_ROI_COHERENCE, MIN_ROI_PX, NON_BLOOD_G_OVER_R,
-                                           SKIN_CROP_MAX_CONFIDENCE, Confidence, ReadingFeatures, colour_match,
-                                           confidence_from_features, double_share, harmonic_ambiguity, roi_coherence,
-                                           trim_agreement, window_confidence, window_half_rate, window_phasors)  # fmt: skip
+                                           HALF_RATE_SHARE, MIN_ROI_COHERENCE, MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
+                                           Confidence, ReadingFeatures, colour_match, confidence_from_features,
+                                           double_share, harmonic_ambiguity, roi_coherence, trim_agreement,
+                                           window_confidence, window_half_rate, window_phasors)  # fmt: skip
 from pseudopulse.signal.postprocess import clean_wave
 from pseudopulse.signal.track import HRTrack, effective_band, hr_track
 
@@ -201,29 +201,23 @@ def _skin_rgb(stmap, t_s: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t_s, filled.timestamps_s, mean[:, c]) for c in range(3)], axis=1)
 
 
-SIGNATURE_FEATURES = {"double_share", "trim_agreement"}
-
-
-def colour_evidence(stmap, t_s: np.ndarray, track: HRTrack, hr_bpm: float) -> tuple[np.ndarray, float]:
-    """((K,) per window at the track's rates, whole-reading value at ``hr_bpm``) of ``colour_match``: does the skin's
-    colour change at the rate look like blood (green moving most) or like light (all channels alike)? The whole
-    reading's value is the mean over the windows, like the other features; NaN where it cannot be measured."""
-    rgb = _skin_rgb(stmap, t_s)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # NaN (not measurable) in every window stays NaN
-        return colour_match(rgb, track, track.hr_bpm), float(np.nanmean(colour_match(rgb, track, hr_bpm)))
+SIGNATURE_FEATURES = {"colour_match", "double_share", "trim_agreement"}
 
 
 def signature_features(stmap, t_s: np.ndarray, wave: np.ndarray, track: HRTrack, hr_bpm: float) -> tuple[dict, dict]:
     """({name: (K,) per window at the track's rates}, {name: whole-reading value at ``hr_bpm``}) of the candidate
-    features that look at the shape of the evidence rather than its agreement: ``double_share`` (power at twice the
-    rate) and ``trim_agreement`` (the rate survives trimming the window). ``wave`` (N,) on ``t_s``; the whole-reading
-    values are the means over the windows, like the other features."""
+    features that look at the shape of the evidence rather than its agreement: ``colour_match`` (skin colour change at
+    the rate vs blood), ``double_share`` (power at twice the rate) and ``trim_agreement`` (the rate survives trimming
+    the window). ``wave`` (N,) on ``t_s``; the whole-reading values are the means over the windows, like the other
+    features."""
+    rgb = _skin_rgb(stmap, t_s)
     clean = clean_wave(wave, track.fs, track.band_hz)
-    per_window = {"double_share": double_share(track, track.hr_bpm), "trim_agreement": trim_agreement(clean, track, track.hr_bpm)}
+    per_window = {"colour_match": colour_match(rgb, track, track.hr_bpm), "double_share": double_share(track, track.hr_bpm),
+                  "trim_agreement": trim_agreement(clean, track, track.hr_bpm)}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NaN (not measurable) in every window stays NaN
-        whole = {"double_share": float(np.nanmean(double_share(track, hr_bpm))),
+        whole = {"colour_match": float(np.nanmean(colour_match(rgb, track, hr_bpm))),
+                 "double_share": float(np.nanmean(double_share(track, hr_bpm))),
                  "trim_agreement": float(np.mean(trim_agreement(clean, track, hr_bpm)))}  # fmt: skip
     return per_window, whole
 
@@ -268,15 +262,13 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
     face = _window_face_share(valid, stmap.timestamps_s - stmap.timestamps_s[0], track)
     roi_px = float(stmap.meta.get("roi_px", float("nan")) or float("nan"))
     crop = stmap.meta.get("roi") == "full-frame"
-    colour_windows, colour_whole = colour_evidence(stmap, t_s, track, hr_bpm)  # the colour gate reads it
     sig_windows, sig_whole = {}, {}
     if candidates or SIGNATURE_FEATURES & set(FEATURES):  # candidates for a refit; the shipped map reads none of them
         sig_windows, sig_whole = signature_features(stmap, t_s, wave, track, hr_bpm)
     track_conf = window_confidence(track, estimator_agreement=_share_near(other_peaks, track.hr_bpm),
                                    roi_agreement=_share_near(roi_peaks, track.hr_bpm), roi_coherence=coherence[:, 0],
-                                   face_valid=face, roi_px=roi_px, skin_crop=crop, colour_match=colour_windows,
-                                   harmonic_ambiguity=window_half_rate(track),
-                                   extra={"colour_match": colour_windows, **sig_windows})  # fmt: skip
+                                   face_valid=face, roi_px=roi_px, skin_crop=crop,
+                                   harmonic_ambiguity=window_half_rate(track), extra=sig_windows)  # fmt: skip
     near = np.abs(track.freqs_bpm - hr_bpm) <= track.tol_bpm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a mean of no readable window is NaN: no support
@@ -289,7 +281,6 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
             track_agreement=float(np.mean(np.abs(track.peak_bpm - hr_bpm) <= CONFIDENCE_TOL_BPM)),
             roi_px=roi_px,
             skin_crop=crop,
-            colour_match=colour_whole,
             harmonic_ambiguity=harmonic_ambiguity(track, hr_bpm),
             **sig_whole,
         )
@@ -351,9 +342,6 @@ def unreliable_reasons(confidence: Confidence, hr_bpm: float, estimator_bpm: dic
     if np.isfinite(f.roi_coherence) and f.roi_coherence < MIN_ROI_COHERENCE:
         out.append(f"the skin regions do not pulse together at this rate (phase coherence {f.roi_coherence:.2f}, "
                    f"below {MIN_ROI_COHERENCE:.2f}): there may be no pulse in view, only light or motion")  # fmt: skip
-    if np.isfinite(f.colour_match) and f.colour_match <= 0:
-        out.append(f"the skin's colour change at this rate is not blood's (green moves no more than red, G/R ≤ "
-                   f"{NON_BLOOD_G_OVER_R:.1f}; a pulse moves green about twice as much): light or motion may be what is read")  # fmt: skip
     if f.harmonic_ambiguity == 1.0:
         out.append(f"the spectrum holds at least {100 * HALF_RATE_SHARE:.0f} % of this peak's power at half the rate "
                    f"({hr_bpm / 2:.0f} bpm): this may be the second harmonic of a pulse at half the rate")  # fmt: skip

@@ -71,13 +71,6 @@ SKIN_CROP_MAX_CONFIDENCE = 0.2
 # `python -m experiments.trust.coherence_gate` (prints both; do not hand-edit).
 MIN_ROI_COHERENCE = 0.4796
 LOW_COHERENCE_MAX_CONFIDENCE = 0.5000
-# Colour gate: the pulse is a change of blood volume, which moves green about 2.3× as much as red (PBV_SIGNATURE); a
-# change of light moves the channels alike, and a red-led change is not blood. A reading whose skin colour change at
-# its rate has G/R (``colour_ratio``) at or under NON_BLOOD_G_OVER_R (physics, not fitted) has its confidence capped at
-# NON_BLOOD_MAX_CONFIDENCE, the share within 5 bpm of the UBFC clips under that line (rule declared in
-# experiments/LOG.md, fifteenth round; `python -m experiments.trust.colour_gate` prints it; do not hand-edit).
-NON_BLOOD_G_OVER_R = 1.0
-NON_BLOOD_MAX_CONFIDENCE = 0.2727
 # Half-rate gate: a reading whose spectrum holds at least HALF_RATE_SHARE of the read peak's power at half the rate
 # (``harmonic_ambiguity``; the half rate inside the band) may be reading the pulse's second harmonic (a slow pulse
 # with a strong harmonic: every method then agrees on twice the rate); its confidence is capped at
@@ -330,54 +323,44 @@ def confidence_from_features(
     """Confidence in [0, 1] (``CONFIDENCE_MEANING``) of a reading from its features, by the fitted logistic map
     (``logistic_confidence``); a face found on fewer than half the frames, or a skin region under ``MIN_ROI_PX``
     source pixels, caps it at 0; a skin crop at ``SKIN_CROP_MAX_CONFIDENCE``; skin blocks that do not pulse in phase
-    (``roi_coherence`` under ``MIN_ROI_COHERENCE``) at ``LOW_COHERENCE_MAX_CONFIDENCE``; a colour change at the rate
-    that is not blood's (``colour_match`` 0: G/R ≤ ``NON_BLOOD_G_OVER_R``) at ``NON_BLOOD_MAX_CONFIDENCE``; a rate
-    that may be twice the pulse's (``harmonic_ambiguity`` 1) at ``HALF_RATE_MAX_CONFIDENCE``."""
+    (``roi_coherence`` under ``MIN_ROI_COHERENCE``) at ``LOW_COHERENCE_MAX_CONFIDENCE``; a rate that may be twice
+    the pulse's (``harmonic_ambiguity`` 1) at ``HALF_RATE_MAX_CONFIDENCE``."""
     value = float(apply_caps(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept),
                              face_valid=features.face_valid, roi_px=features.roi_px, skin_crop=features.skin_crop,
-                             roi_coherence=features.roi_coherence, colour_match=features.colour_match,
-                             harmonic_ambiguity=features.harmonic_ambiguity))  # fmt: skip
+                             roi_coherence=features.roi_coherence, harmonic_ambiguity=features.harmonic_ambiguity))  # fmt: skip
     return Confidence(value=value, features=features, threshold=float(threshold))
 
 
 def window_confidence(track: HRTrack, *, estimator_agreement: np.ndarray, roi_agreement: np.ndarray,
                       roi_coherence: np.ndarray | None = None, face_valid: np.ndarray | None = None,
-                      roi_px: float = float("nan"), skin_crop: bool = False, colour_match: np.ndarray | None = None,
-                      harmonic_ambiguity: np.ndarray | None = None, extra: dict | None = None) -> np.ndarray:  # fmt: skip
+                      roi_px: float = float("nan"), skin_crop: bool = False, harmonic_ambiguity: np.ndarray | None = None,
+                      extra: dict | None = None) -> np.ndarray:  # fmt: skip
     """(K,) confidence of each window of ``track`` (the same meaning, map and caps as a whole reading): its own
     ``peak_share`` with the per-window ``estimator_agreement``, ``roi_agreement`` and ``roi_coherence`` (K,) (and
     the (K,) arrays of any other feature in ``extra``, by name); windows where a face was found on fewer than half
     the frames (``face_valid`` (K,) shares) get 0, and every window gets 0 when the skin region (``roi_px``, source
-    pixels) is under ``MIN_ROI_PX``; a skin crop, a window whose blocks do not pulse in phase and one whose colour
-    change is not blood's (``colour_match`` (K,)) or whose rate may be twice the pulse's (``harmonic_ambiguity``
-    (K,)) are capped like a whole reading."""
+    pixels) is under ``MIN_ROI_PX``; a skin crop, a window whose blocks do not pulse in phase and one whose rate may
+    be twice the pulse's (``harmonic_ambiguity`` (K,)) are capped like a whole reading."""
     value = logistic_confidence({"peak_share": track.peak_share, "estimator_agreement": estimator_agreement,
                                  "roi_agreement": roi_agreement, "roi_coherence": roi_coherence, **(extra or {})})  # fmt: skip
     return np.asarray(apply_caps(value, face_valid=face_valid, roi_px=roi_px, skin_crop=skin_crop,
-                                 roi_coherence=roi_coherence, colour_match=colour_match,
-                                 harmonic_ambiguity=harmonic_ambiguity), dtype=np.float64)  # fmt: skip
+                                 roi_coherence=roi_coherence, harmonic_ambiguity=harmonic_ambiguity), dtype=np.float64)  # fmt: skip
 
 
 def apply_caps(value, *, face_valid=None, roi_px: float = float("nan"), skin_crop: bool = False, roi_coherence=None,
-               min_roi_coherence: float | None = None, low_coherence_cap: float | None = None, colour_match=None,
-               non_blood_cap: float | None = None, harmonic_ambiguity=None, half_rate_cap: float | None = None):  # fmt: skip
+               min_roi_coherence: float | None = None, low_coherence_cap: float | None = None, harmonic_ambiguity=None,
+               half_rate_cap: float | None = None):  # fmt: skip
     """The hard rules on top of the map, elementwise: 0 where a face was found on fewer than half the frames
     (``face_valid`` share; None or NaN = not known), 0 for a skin region under ``MIN_ROI_PX`` source pixels, at most
     ``SKIN_CROP_MAX_CONFIDENCE`` for a skin crop, and at most ``LOW_COHERENCE_MAX_CONFIDENCE`` where the skin blocks
     do not pulse in phase (``roi_coherence`` below ``MIN_ROI_COHERENCE``; None or NaN = not measured, no cap), and at
-    most ``NON_BLOOD_MAX_CONFIDENCE`` where the skin's colour change at the rate is not blood's (``colour_match`` 0,
-    i.e. G/R ≤ ``NON_BLOOD_G_OVER_R``; None or NaN = not measured, no cap), and at most ``HALF_RATE_MAX_CONFIDENCE``
-    where the rate may be twice the pulse's (``harmonic_ambiguity`` 1; None or NaN = not measurable, no cap).
-    ``min_roi_coherence`` / ``low_coherence_cap`` / ``non_blood_cap`` / ``half_rate_cap`` override the constants
-    (for the rules that set them)."""
+    most ``HALF_RATE_MAX_CONFIDENCE`` where the rate may be twice the pulse's (``harmonic_ambiguity`` 1; None or NaN
+    = not measurable, no cap). ``min_roi_coherence`` / ``low_coherence_cap`` / ``half_rate_cap`` override the
+    constants (for the rules that set them)."""
     value = np.asarray(value, dtype=np.float64)
     if harmonic_ambiguity is not None:
         cap = HALF_RATE_MAX_CONFIDENCE if half_rate_cap is None else float(half_rate_cap)
         value = np.where(np.asarray(harmonic_ambiguity, dtype=np.float64) == 1.0, np.minimum(value, cap), value)
-    if colour_match is not None:
-        cap = NON_BLOOD_MAX_CONFIDENCE if non_blood_cap is None else float(non_blood_cap)
-        line = (NON_BLOOD_G_OVER_R - 1.0) / (PBV_G_OVER_R - 1.0)  # G/R on colour_match's scale (0 at G/R = 1)
-        value = np.where(np.asarray(colour_match, dtype=np.float64) <= line, np.minimum(value, cap), value)  # NaN: no cap
     if roi_coherence is not None:
         c0 = MIN_ROI_COHERENCE if min_roi_coherence is None else float(min_roi_coherence)
         cap = LOW_COHERENCE_MAX_CONFIDENCE if low_coherence_cap is None else float(low_coherence_cap)

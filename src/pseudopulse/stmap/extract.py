@@ -52,6 +52,15 @@ def _check_params(roi: str, grid, colorspace: str, detect_every: int) -> tuple[i
     return gy, gx
 
 
+def _default_face_model() -> str:
+    """The name of the face model + runtime a default extraction uses (``FaceMeshDetector()`` on the CPU: LiteRT or
+    PyTorch, ``$PSEUDOPULSE_FACE_BACKEND`` honoured), without loading it."""
+    from pseudopulse.face.detector import detector_name
+    from pseudopulse.face.runtime import resolve_backend
+
+    return detector_name(resolve_backend("auto", "cpu"))
+
+
 def extract_stmap(
     path: str | Path,
     *,
@@ -83,6 +92,7 @@ def extract_stmap(
             "roi": roi, "grid": list(grid), "colorspace": colorspace, "detect_every": int(detect_every),
             "fps": fps, "canonical_px": int(canonical_px), "hold_s": float(hold_s), "mask_tau_s": float(mask_tau_s),
             "timestamps_s": None if timestamps_s is None else hashlib.sha256(np.asarray(timestamps_s, np.float64).tobytes()).hexdigest(),
+            "face_model": _default_face_model() if roi == "face" else None,  # backends differ by ~0.01 px: not one entry
         }  # fmt: skip
         _cache.check_cache_dir(cache_dir)
         fingerprint = _cache.video_fingerprint(path)
