@@ -200,3 +200,17 @@ def test_half_rate_gate_caps_a_reading_that_may_be_the_second_harmonic():
     windows = window_confidence(tr_slow, estimator_agreement=ones, roi_agreement=ones, roi_coherence=0.9 * ones,
                                 harmonic_ambiguity=window_half_rate(tr_slow))  # fmt: skip
     assert np.all(windows <= HALF_RATE_MAX_CONFIDENCE)
+
+
+def test_split_change_sees_a_rate_that_changes_inside_the_window():
+    """A pulse climbing from 80 to 110 bpm over a 10-s window peaks far apart in its first and last 6 s; a steady
+    pulse does not (a candidate feature: as a gate it failed its declared rule, LOG.md eighteenth round)."""
+    from pseudopulse.signal.confidence import split_change
+
+    rng = np.random.default_rng(9)
+    t = np.arange(300) / FS
+    steady = np.sin(2 * np.pi * 1.2 * t) + 0.05 * rng.standard_normal(300)
+    f_hz = (80.0 + 30.0 * t / t[-1]) / 60.0
+    climbing = np.sin(2 * np.pi * np.cumsum(f_hz) / FS) + 0.05 * rng.standard_normal(300)
+    assert split_change(steady, hr_track(steady, fs=FS, window_s=10.0))[0] <= 2.0
+    assert split_change(climbing, hr_track(climbing, fs=FS, window_s=10.0))[0] > 10.0

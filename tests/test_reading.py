@@ -131,6 +131,7 @@ def test_reading_carries_the_signature_features_when_asked(pulsed, pulse_free):
     assert np.isnan(read_stmap(st, "pos").confidence.features.colour_match)
     f = read_stmap(st, "pos", candidates=True).confidence.features
     assert f.colour_match > 0.5 and f.trim_agreement == 1.0 and np.isnan(f.double_share)  # 2 x 96 bpm: above the band
+    assert 0 <= f.split_change <= 5.0  # a steady rendered rate
     g = read_stmap(extract_stmap(pulse_free[1]), "pos", candidates=True).confidence.features
     assert np.isfinite(g.colour_match) and g.colour_match < f.colour_match
 

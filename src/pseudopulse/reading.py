@@ -31,7 +31,7 @@ from pseudopulse.signal import DEFAULT_BAND_HZ, HREstimate, estimate_hr, uniform
 from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENCE_TOL_BPM, DEFAULT_THRESHOLD, FEATURES,
                                            HALF_RATE_SHARE, MIN_ROI_COHERENCE, MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
                                            Confidence, ReadingFeatures, colour_match, confidence_from_features,
-                                           double_share, harmonic_ambiguity, roi_coherence, trim_agreement,
+                                           double_share, harmonic_ambiguity, roi_coherence, split_change, trim_agreement,
                                            window_confidence, window_half_rate, window_phasors)  # fmt: skip
 from pseudopulse.signal.postprocess import clean_wave
 from pseudopulse.signal.track import HRTrack, effective_band, hr_track
@@ -201,24 +201,25 @@ def _skin_rgb(stmap, t_s: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t_s, filled.timestamps_s, mean[:, c]) for c in range(3)], axis=1)
 
 
-SIGNATURE_FEATURES = {"colour_match", "double_share", "trim_agreement"}
+SIGNATURE_FEATURES = {"colour_match", "double_share", "trim_agreement", "split_change"}
 
 
 def signature_features(stmap, t_s: np.ndarray, wave: np.ndarray, track: HRTrack, hr_bpm: float) -> tuple[dict, dict]:
     """({name: (K,) per window at the track's rates}, {name: whole-reading value at ``hr_bpm``}) of the candidate
     features that look at the shape of the evidence rather than its agreement: ``colour_match`` (skin colour change at
-    the rate vs blood), ``double_share`` (power at twice the rate) and ``trim_agreement`` (the rate survives trimming
-    the window). ``wave`` (N,) on ``t_s``; the whole-reading values are the means over the windows, like the other
-    features."""
+    the rate vs blood), ``double_share`` (power at twice the rate), ``trim_agreement`` (the rate survives trimming
+    the window) and ``split_change`` (bpm between the window's first and last 60 %). ``wave`` (N,) on ``t_s``; the
+    whole-reading values are the means over the windows, like the other features."""
     rgb = _skin_rgb(stmap, t_s)
     clean = clean_wave(wave, track.fs, track.band_hz)
     per_window = {"colour_match": colour_match(rgb, track, track.hr_bpm), "double_share": double_share(track, track.hr_bpm),
-                  "trim_agreement": trim_agreement(clean, track, track.hr_bpm)}  # fmt: skip
+                  "trim_agreement": trim_agreement(clean, track, track.hr_bpm), "split_change": split_change(clean, track)}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NaN (not measurable) in every window stays NaN
         whole = {"colour_match": float(np.nanmean(colour_match(rgb, track, hr_bpm))),
                  "double_share": float(np.nanmean(double_share(track, hr_bpm))),
-                 "trim_agreement": float(np.mean(trim_agreement(clean, track, hr_bpm)))}  # fmt: skip
+                 "trim_agreement": float(np.mean(trim_agreement(clean, track, hr_bpm))),
+                 "split_change": float(np.mean(split_change(clean, track)))}  # fmt: skip
     return per_window, whole
 
 

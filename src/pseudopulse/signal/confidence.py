@@ -78,6 +78,8 @@ LOW_COHERENCE_MAX_CONFIDENCE = 0.5000
 # sixteenth round; `python -m experiments.trust.colour_gate` prints it; do not hand-edit).
 HALF_RATE_SHARE = 0.3
 HALF_RATE_MAX_CONFIDENCE = 0.5
+# ``split_change`` (a candidate) compares the first and last SPLIT_SHARE of each window (eighteenth round, LOG.md).
+SPLIT_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ class ReadingFeatures:
     (the true rate may be half), else 0.
     ``roi_px``: area of the skin region in source pixels (the face mesh's outline, or the frame for skin crops).
     ``colour_match``, ``double_share``, ``trim_agreement``: candidate features (functions of the same names below),
-    computed for every reading; only the names in ``FEATURES`` enter the map.
+    computed when asked; only the names in ``FEATURES`` enter the map. ``split_change`` (candidate, eighteenth
+    round): bpm between the spectral peaks of the first and the last ``SPLIT_SHARE`` of the reading's windows (mean
+    over the windows): a rate that changes inside the window.
     """
 
     peak_share: float = float("nan")
@@ -112,6 +116,7 @@ class ReadingFeatures:
     colour_match: float = float("nan")  # see ``colour_match``: the skin's colour change at the rate looks like blood
     double_share: float = float("nan")  # see ``double_share``: power at twice the rate (the rate may be half the truth)
     trim_agreement: float = float("nan")  # see ``trim_agreement``: the rate survives trimming 10 % off either end
+    split_change: float = float("nan")  # see ``split_change``: bpm between the window's first and last 60 % (candidate)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -269,6 +274,19 @@ def trim_agreement(clean_wave_: np.ndarray, track: HRTrack, rate_bpm, *, tol_bpm
     hits = [np.abs(track.freqs_bpm[np.argmax(_zoom_psd(part, track.fs, track.freqs_hz), axis=1)] - rate) <= tol_bpm
             for part in (frames[:, m:], frames[:, :-m])]  # fmt: skip
     return np.mean(hits, axis=0)
+
+
+def split_change(clean_wave_: np.ndarray, track: HRTrack, *, share: float = SPLIT_SHARE) -> np.ndarray:
+    """(K,) bpm between the spectral peaks (on the track's band grid) of the first and the last ``share`` of each
+    window of ``track``: near 0 for a steady rate, large where the rate changes inside the window (or where noise
+    decides either part). ``clean_wave_`` (T,): the wave the track read, already cleaned."""
+    from pseudopulse.signal.track import _zoom_psd
+
+    frames = window_frames(np.asarray(clean_wave_, dtype=np.float64), track)
+    m = max(2, int(round(share * frames.shape[1])))
+    first, last = (track.freqs_bpm[np.argmax(_zoom_psd(np.ascontiguousarray(part), track.fs, track.freqs_hz), axis=1)]
+                   for part in (frames[:, :m], frames[:, -m:]))  # fmt: skip
+    return np.abs(first - last)
 
 
 def reading_features(
