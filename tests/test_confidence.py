@@ -214,3 +214,28 @@ def test_split_change_sees_a_rate_that_changes_inside_the_window():
     climbing = np.sin(2 * np.pi * np.cumsum(f_hz) / FS) + 0.05 * rng.standard_normal(300)
     assert split_change(steady, hr_track(steady, fs=FS, window_s=10.0))[0] <= 2.0
     assert split_change(climbing, hr_track(climbing, fs=FS, window_s=10.0))[0] > 10.0
+
+
+def test_window_vote_lets_a_steady_long_reading_stand_on_its_best_agreeing_window():
+    """30 s of a steady 72-bpm pulse: three non-overlapping windows; the reading takes the best confidence among those
+    that read its rate. One window, a rate that changes, or no agreeing window: no vote (NaN). The caps still apply
+    to a reading that votes."""
+    from pseudopulse.signal.confidence import HALF_RATE_MAX_CONFIDENCE, ReadingFeatures, window_vote
+
+    rng = np.random.default_rng(10)
+    t = np.arange(900) / FS
+    steady = hr_track(np.sin(2 * np.pi * 1.2 * t) + 0.1 * rng.standard_normal(900), fs=FS, window_s=10.0, hop_s=1.0)
+    conf = np.full(steady.n_windows, 0.5)
+    conf[10], conf[15] = 0.9, 0.99  # window 15 overlaps the independent ones: not counted
+    assert window_vote(steady, conf, 72.0) == 0.9
+    assert np.isnan(window_vote(steady, conf, 90.0))  # no window reads 90
+    one = hr_track(np.sin(2 * np.pi * 1.2 * t[:300]), fs=FS, window_s=10.0)
+    assert np.isnan(window_vote(one, np.ones(one.n_windows), 72.0))
+    f_hz = (70.0 + 40.0 * t / t[-1]) / 60.0  # 70 -> 110 bpm: the rate changes
+    ramp = hr_track(np.sin(2 * np.pi * np.cumsum(f_hz) / FS), fs=FS, window_s=10.0, hop_s=1.0)
+    assert np.isnan(window_vote(ramp, np.ones(ramp.n_windows), float(np.median(ramp.hr_bpm))))
+    weak = dict(peak_share=0.3, estimator_agreement=0.34, roi_agreement=0.3, face_valid=1.0, roi_coherence=0.9)
+    assert not confidence_from_features(ReadingFeatures(**weak)).reliable
+    assert confidence_from_features(ReadingFeatures(**weak, window_vote=0.9)).value == 0.9
+    capped = confidence_from_features(ReadingFeatures(**weak, window_vote=0.9, harmonic_ambiguity=1.0))
+    assert capped.value == HALF_RATE_MAX_CONFIDENCE

@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python -m experiments.trust.collect ubfc
     ... collect.py synth     # 48 generated 10-s clips: 24 pulse-free, 12 pulsed, 12 low-rate (45-60 bpm)
     ... collect.py bias      # skin crops (roi="full-frame"), 10-s clips, GT = the video's mean HR
-    ... collect.py features [ubfc synth fresh fresh2 fresh3 fresh4 fresh5 fresh6 fresh7 bias]   # the PRODUCT's features -> /tmp/trust_work/features_<set>.pkl
+    ... collect.py features [ubfc synth fresh fresh2 fresh3 fresh4 fresh5 fresh6 fresh7 fresh8 bias]   # the PRODUCT's features -> /tmp/trust_work/features_<set>.pkl
 
 ``features`` (what the confidence map is fitted on and scored with): each clip's STMap read by
 ``pseudopulse.reading.read_stmap`` (what ``predict`` runs; its features come from ``reading.assess``, the code the
@@ -138,6 +138,7 @@ FEATURE_SETS = {"ubfc": lambda: common.ubfc_clips(), "synth": lambda: common.syn
                 "fresh5": lambda: common.synth_clips(common.synth_configs(**common.FRESH5), prefix="freshE"),
                 "fresh6": lambda: common.synth_clips(common.synth_configs(**common.FRESH6), prefix="freshF"),
                 "fresh7": lambda: common.synth_clips(common.synth_configs(**common.FRESH7), prefix="freshG"),
+                "fresh8": lambda: common.synth_clips(common.synth_configs(**common.FRESH8), prefix="freshH"),
                 "bias": lambda: common.bias_clips()}  # fmt: skip
 
 

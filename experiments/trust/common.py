@@ -95,17 +95,18 @@ def ubfc_clips():
 
 
 def synth_configs(seed: int = 7, n_free: int = 24, n_pulsed: int = 12, n_low: int = 12, rate_seed: int = 11,
-                  drift_bpm: tuple[float, float] | None = None):
+                  drift_bpm: tuple[float, float] | None = None, duration_s: float = 10.0):
     """[(kind, SynthConfig)] of generated 10-s clips (``make_suite(seed=...)``, 320x240): ``n_free`` pulse-free
     (``pulse_amplitude=0``, motion/light/noise kept), ``n_pulsed`` as drawn (with ``drift_bpm`` = (lo, hi): each
     "drifting", its rate changing by a drawn lo-hi bpm over the clip), ``n_low`` re-rated to 45-60 bpm.
-    Default: the 48 clips the map is fitted on; ``FRESH`` is a suite no fit or threshold has seen."""
+    ``duration_s``: clip length (s). Default: the 48 10-s clips the map is fitted on; ``FRESH`` is a suite no fit or
+    threshold has seen."""
     from dataclasses import replace
 
     from pseudopulse.synth import make_suite
 
     cfgs = []
-    base = make_suite(n_free + n_pulsed + n_low, seed=seed, duration_s=10.0, width=320, height=240)
+    base = make_suite(n_free + n_pulsed + n_low, seed=seed, duration_s=duration_s, width=320, height=240)
     rng = np.random.default_rng(rate_seed)
     drift_rng = np.random.default_rng(rate_seed + 1)
     for i, c in enumerate(base):
@@ -128,6 +129,7 @@ FRESH4 = dict(seed=67, n_free=24, n_pulsed=12, n_low=12, rate_seed=71)  # the co
 FRESH5 = dict(seed=79, n_free=24, n_pulsed=12, n_low=24, rate_seed=83)  # colour + half-rate gates (LOG.md, 16th round)
 FRESH6 = dict(seed=89, n_free=24, n_pulsed=12, n_low=24, rate_seed=97)  # the half-rate gate alone (LOG.md, 17th round)
 FRESH7 = dict(seed=101, n_free=24, n_pulsed=24, n_low=12, rate_seed=103, drift_bpm=(10.0, 30.0))  # rate-change gate (18th)
+FRESH8 = dict(seed=113, n_free=24, n_pulsed=24, n_low=12, rate_seed=127, duration_s=30.0)  # long readings (19th)
 
 
 def synth_clips(configs=None, prefix: str = "synth"):

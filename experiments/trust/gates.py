@@ -11,6 +11,7 @@ tolerance, not fitted. The map, the other gates and the threshold stay as they a
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.gates 16          # colour + half-rate, FRESH5
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.gates 17          # half-rate alone, FRESH6
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.gates 18          # rate change, FRESH7
+    PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.gates 19          # long readings, FRESH8
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.gates unlabeled   # report: 45 real clips
     PYTHONPATH=src:. nice -n 10 .venv/bin/python -m experiments.trust.gates skin-tone   # report: G/R at the truth
 
@@ -147,6 +148,51 @@ def score_round(key: str) -> None:
     print("\n".join(f"cap {x} = {caps[x]:.4f}" for x in gates))
 
 
+def score_long() -> None:
+    """Nineteenth round: long readings may take the confidence of their best agreeing non-overlapping window. FRESH8
+    (30-s generated clips, model readings; ``collect.py features fresh8``) with and without the vote, and the UBFC
+    whole recordings (results/whole_recordings_before_vote.json and whole_recordings.json, ``whole_recordings.py``
+    before and after). Writes results/long_readings.{json,md}."""
+    from dataclasses import replace
+
+    from pseudopulse.signal.confidence import ReadingFeatures, confidence_from_features
+
+    rows = [r for r in pickle.load(open(common.WORK / "features_fresh8.pkl", "rb")) if r["method"] == "model"]
+    res = {}
+    for kind in sorted({r["set"] for r in rows}):
+        rs = [r for r in rows if r["set"] == kind]
+        feats = [ReadingFeatures(**r["feat"]) for r in rs]
+        with_vote = np.array([confidence_from_features(f).value for f in feats])
+        without = np.array([confidence_from_features(replace(f, window_vote=float("nan"))).value for f in feats])
+        res[kind] = {"without": kept(without, rs), "with": kept(with_vote, rs),
+                     "voted": int(sum(np.isfinite(f.window_vote) for f in feats))}  # fmt: skip
+    ubfc = {}
+    for key, name in (("without", "whole_recordings_before_vote.json"), ("with", "whole_recordings.json")):
+        recs = json.load(open(OUT / name))["recordings"]
+        err = np.array([abs(r["error_bpm"]) for r in recs])
+        rel = np.array([r["reliable"] for r in recs])
+        ubfc[key] = {"n": len(recs), "reliable": int(rel.sum()), "reliable_over5": int(np.sum(rel & (err > 5))),
+                     "right": int(np.sum(err <= 5)), "right_reliable": int(np.sum(rel & (err <= 5)))}  # fmt: skip
+    res["ubfc whole recordings"] = ubfc
+    free = res["freshH-pulse_free"]["with"]
+    over10 = sum(v["with"]["over10"] for k, v in res.items() if k.startswith("freshH-") and "pulse_free" not in k)
+    res["ship"] = bool(ubfc["with"]["reliable_over5"] == 0 and free["n"] - free["reliable"] >= 23 and over10 == 0)
+    json.dump(res, open(OUT / "long_readings.json", "w"), indent=1)
+    lines = [f"Round 19 (long readings take their best agreeing independent window's confidence). Guards (i), (ii) pass: "
+             f"{res['ship']}.", "", "| set | clips | voting | reliable without → with | largest reliable error, with | "
+             "reliable > 10 bpm off, with |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for k, v in res.items():
+        if k.startswith("freshH-"):
+            w = v["with"]
+            lines.append(f"| {k} (30 s) | {w['n']} | {v['voted']} | {v['without']['reliable']} → {w['reliable']} | "
+                         f"{w['max_err'] if w['max_err'] is not None else '—'} | {w['over10']} |")
+    lines.append(f"| UBFC-rPPG whole recordings | {ubfc['with']['n']} | — | {ubfc['without']['reliable']} → "
+                 f"{ubfc['with']['reliable']} ({ubfc['with']['right']} within 5 bpm) | — | reliable > 5 off: "
+                 f"{ubfc['with']['reliable_over5']} |")  # fmt: skip
+    (OUT / "long_readings.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def report_unlabeled() -> None:
     """The 45 unlabeled real clips read whole by the model: confidence without any gate and with the product's."""
     from pseudopulse.reading import read_stmap
@@ -206,4 +252,4 @@ def report_skin_tone() -> None:
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else ""
-    {"unlabeled": report_unlabeled, "skin-tone": report_skin_tone}.get(what, lambda: score_round(what))()
+    {"unlabeled": report_unlabeled, "skin-tone": report_skin_tone, "19": score_long}.get(what, lambda: score_round(what))()

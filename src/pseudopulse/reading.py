@@ -32,7 +32,7 @@ from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENC
                                            HALF_RATE_SHARE, MIN_ROI_COHERENCE, MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
                                            Confidence, ReadingFeatures, colour_match, confidence_from_features,
                                            double_share, harmonic_ambiguity, roi_coherence, split_change, trim_agreement,
-                                           window_confidence, window_half_rate, window_phasors)  # fmt: skip
+                                           window_confidence, window_half_rate, window_phasors, window_vote)  # fmt: skip
 from pseudopulse.signal.postprocess import clean_wave
 from pseudopulse.signal.track import HRTrack, effective_band, hr_track
 
@@ -283,6 +283,7 @@ def assess(stmap, wave: np.ndarray, fs: float, hr_bpm: float, predictor_name: st
             roi_px=roi_px,
             skin_crop=crop,
             harmonic_ambiguity=harmonic_ambiguity(track, hr_bpm),
+            window_vote=window_vote(track, track_conf, hr_bpm),
             **sig_whole,
         )
     return Assessment(confidence_from_features(feats, threshold=min_confidence), track, track_conf, estimator_bpm)

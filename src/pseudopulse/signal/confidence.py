@@ -98,7 +98,9 @@ class ReadingFeatures:
     (the true rate may be half), else 0.
     ``roi_px``: area of the skin region in source pixels (the face mesh's outline, or the frame for skin crops).
     ``colour_match``, ``double_share``, ``trim_agreement``: candidate features (functions of the same names below),
-    computed when asked; only the names in ``FEATURES`` enter the map. ``split_change`` (candidate, eighteenth
+    computed when asked; only the names in ``FEATURES`` enter the map. ``window_vote``: for a steady reading of two
+    or more non-overlapping windows, the highest confidence among those windows that read its rate (``window_vote``);
+    the reading's confidence is at least that (NaN: one window, or not steady). ``split_change`` (candidate, eighteenth
     round): bpm between the spectral peaks of the first and the last ``SPLIT_SHARE`` of the reading's windows (mean
     over the windows): a rate that changes inside the window.
     """
@@ -117,6 +119,7 @@ class ReadingFeatures:
     double_share: float = float("nan")  # see ``double_share``: power at twice the rate (the rate may be half the truth)
     trim_agreement: float = float("nan")  # see ``trim_agreement``: the rate survives trimming 10 % off either end
     split_change: float = float("nan")  # see ``split_change``: bpm between the window's first and last 60 % (candidate)
+    window_vote: float = float("nan")  # see ``window_vote``: the best agreeing non-overlapping window (long readings)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -289,6 +292,25 @@ def split_change(clean_wave_: np.ndarray, track: HRTrack, *, share: float = SPLI
     return np.abs(first - last)
 
 
+def window_vote(track: HRTrack, window_conf: np.ndarray, hr_bpm: float, *, tol_bpm: float = CONFIDENCE_TOL_BPM) -> float:
+    """The highest of ``window_conf`` (K,) (the windows' own confidences) among the non-overlapping windows of
+    ``track`` (every ``window_s / hop_s``-th, from the first) whose rate lies within ``tol_bpm`` of ``hr_bpm`` (bpm);
+    NaN when the track has fewer than two non-overlapping windows, or is not steady (10th-90th percentile of its
+    window rates more than 2 × ``tol_bpm`` apart: the rate changes, and no window speaks for the whole), or none
+    agrees. A whole recording is then at least as believable as its best independent window that reads its rate
+    (experiments/LOG.md, nineteenth round)."""
+    step = max(1, int(round(track.window_s / track.hop_s)))
+    idx = np.arange(0, track.n_windows, step)
+    rates = np.asarray(track.hr_bpm, dtype=np.float64)
+    if len(idx) < 2 or not np.all(np.isfinite(rates)):
+        return float("nan")
+    lo, hi = np.percentile(rates, [10, 90])
+    agree = idx[np.abs(rates[idx] - hr_bpm) <= tol_bpm]
+    if hi - lo > 2 * tol_bpm or len(agree) == 0:
+        return float("nan")
+    return float(np.max(np.asarray(window_conf, dtype=np.float64)[agree]))
+
+
 def reading_features(
     track: HRTrack,
     *,
@@ -342,8 +364,12 @@ def confidence_from_features(
     (``logistic_confidence``); a face found on fewer than half the frames, or a skin region under ``MIN_ROI_PX``
     source pixels, caps it at 0; a skin crop at ``SKIN_CROP_MAX_CONFIDENCE``; skin blocks that do not pulse in phase
     (``roi_coherence`` under ``MIN_ROI_COHERENCE``) at ``LOW_COHERENCE_MAX_CONFIDENCE``; a rate that may be twice
-    the pulse's (``harmonic_ambiguity`` 1) at ``HALF_RATE_MAX_CONFIDENCE``."""
-    value = float(apply_caps(logistic_confidence(features.as_dict(), coef=coef, intercept=intercept),
+    the pulse's (``harmonic_ambiguity`` 1) at ``HALF_RATE_MAX_CONFIDENCE``. A long steady reading whose windows agree
+    starts from the larger of the map's value and ``window_vote`` (the caps still apply)."""
+    value = logistic_confidence(features.as_dict(), coef=coef, intercept=intercept)
+    if np.isfinite(features.window_vote):
+        value = max(float(value), features.window_vote)
+    value = float(apply_caps(value,
                              face_valid=features.face_valid, roi_px=features.roi_px, skin_crop=features.skin_crop,
                              roi_coherence=features.roi_coherence, harmonic_ambiguity=features.harmonic_ambiguity))  # fmt: skip
     return Confidence(value=value, features=features, threshold=float(threshold))
