@@ -72,7 +72,7 @@ def test_cache_key_changes_with_parameters_content_and_code_version(face_clip, t
 
 def test_cache_keeps_face_backends_apart(face_clip, tmp_path, monkeypatch):
     """An STMap made with one face runtime is not served for another ($PSEUDOPULSE_FACE_BACKEND switched between
-    runs): their landmarks differ by ~0.01 px, which flips ambiguous 10-s clips."""
+    runs): their maps differ slightly, enough to flip ambiguous 10-s clips."""
     from pseudopulse.face.runtime import ENV_VAR, litert_available
 
     if not litert_available():

@@ -32,7 +32,8 @@ from pseudopulse.signal.confidence import (CENTRE, CONFIDENCE_MEANING, CONFIDENC
                                            HALF_RATE_SHARE, MIN_ROI_COHERENCE, MIN_ROI_PX, SKIN_CROP_MAX_CONFIDENCE,
                                            Confidence, ReadingFeatures, colour_match, confidence_from_features,
                                            double_share, harmonic_ambiguity, roi_coherence, split_change, trim_agreement,
-                                           window_confidence, window_half_rate, window_phasors, window_vote)  # fmt: skip
+                                           track_range, window_confidence, window_half_rate, window_phasors,
+                                           window_vote)  # fmt: skip
 from pseudopulse.signal.postprocess import clean_wave
 from pseudopulse.signal.track import HRTrack, effective_band, hr_track
 
@@ -212,14 +213,15 @@ def signature_features(stmap, t_s: np.ndarray, wave: np.ndarray, track: HRTrack,
     whole-reading values are the means over the windows, like the other features."""
     rgb = _skin_rgb(stmap, t_s)
     clean = clean_wave(wave, track.fs, track.band_hz)
+    splits = split_change(clean, track)  # (K,) bpm
     per_window = {"colour_match": colour_match(rgb, track, track.hr_bpm), "double_share": double_share(track, track.hr_bpm),
-                  "trim_agreement": trim_agreement(clean, track, track.hr_bpm), "split_change": split_change(clean, track)}  # fmt: skip
+                  "trim_agreement": trim_agreement(clean, track, track.hr_bpm), "split_change": splits}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NaN (not measurable) in every window stays NaN
         whole = {"colour_match": float(np.nanmean(colour_match(rgb, track, hr_bpm))),
                  "double_share": float(np.nanmean(double_share(track, hr_bpm))),
                  "trim_agreement": float(np.mean(trim_agreement(clean, track, hr_bpm))),
-                 "split_change": float(np.mean(split_change(clean, track)))}  # fmt: skip
+                 "split_change": float(np.mean(splits))}  # fmt: skip
     return per_window, whole
 
 
@@ -321,7 +323,7 @@ def unreliable_reasons(confidence: Confidence, hr_bpm: float, estimator_bpm: dic
     f = confidence.features
     out = [f"confidence {confidence.value:.2f} is below {confidence.threshold:.2f} ({CONFIDENCE_MEANING})"]
     if track is not None and track.n_windows > 1:
-        lo, hi = np.percentile(track.hr_bpm, [10, 90])
+        lo, hi = track_range(track)
         if hi - lo > 2 * CONFIDENCE_TOL_BPM:
             out.append(f"the heart rate changes over the recording ({lo:.0f}-{hi:.0f} bpm): one number does not "
                        "describe it, read the HR track")  # fmt: skip

@@ -14,7 +14,8 @@ import numpy as np
 from pseudopulse.errors import FaceError
 
 # ``STMap.meta["detector"]`` is the models (mediapipe 0.10.21's) + the runtime that ran them ("-torch" or "-litert").
-# The STMap cache key does not contain it: both runtimes give the same landmarks to ~1e-4 px.
+# The STMap cache key contains it too: the two runtimes' maps differ slightly, enough to flip ambiguous 10-s clips
+# (the model on the 63 UBFC clips: MAE 8.86 from PyTorch-made maps, 8.99 from LiteRT-made ones).
 FACE_MODELS = "mediapipe-face-mesh-0.10.21"
 DETECTOR_NAME = f"{FACE_MODELS}-torch"  # the PyTorch port's name (the default runtime without the litert extra)
 

@@ -75,7 +75,7 @@ LOW_COHERENCE_MAX_CONFIDENCE = 0.5000
 # (``harmonic_ambiguity``; the half rate inside the band) may be reading the pulse's second harmonic (a slow pulse
 # with a strong harmonic: every method then agrees on twice the rate); its confidence is capped at
 # HALF_RATE_MAX_CONFIDENCE, the share within 5 bpm of the UBFC clips with it (rule declared in experiments/LOG.md,
-# sixteenth round; `python -m experiments.trust.colour_gate` prints it; do not hand-edit).
+# seventeenth round; `python -m experiments.trust.gates 17` prints it; do not hand-edit).
 HALF_RATE_SHARE = 0.3
 HALF_RATE_MAX_CONFIDENCE = 0.5
 # ``split_change`` (a candidate) compares the first and last SPLIT_SHARE of each window (eighteenth round, LOG.md).
@@ -204,7 +204,7 @@ def colour_ratio(rgb: np.ndarray, track: HRTrack, rate_bpm) -> np.ndarray:
     from pseudopulse.signal.track import _zoom_psd
 
     x = np.asarray(rgb, dtype=np.float64)
-    mean = x.mean(axis=0) if x.ndim == 2 else np.zeros(3)
+    mean = x.mean(axis=0)
     if x.ndim != 2 or x.shape[1] != 3 or not np.all(np.isfinite(x)) or np.any(mean <= 1.0):
         return np.full(track.n_windows, np.nan)
     frames = window_frames(np.stack([clean_wave(x[:, c] / mean[c] - 1.0, track.fs, track.band_hz) for c in (0, 1)],
@@ -287,9 +287,16 @@ def split_change(clean_wave_: np.ndarray, track: HRTrack, *, share: float = SPLI
 
     frames = window_frames(np.asarray(clean_wave_, dtype=np.float64), track)
     m = max(2, int(round(share * frames.shape[1])))
-    first, last = (track.freqs_bpm[np.argmax(_zoom_psd(np.ascontiguousarray(part), track.fs, track.freqs_hz), axis=1)]
+    first, last = (track.freqs_bpm[np.argmax(_zoom_psd(part, track.fs, track.freqs_hz), axis=1)]
                    for part in (frames[:, :m], frames[:, -m:]))  # fmt: skip
     return np.abs(first - last)
+
+
+def track_range(track: HRTrack) -> tuple[float, float]:
+    """(10th, 90th) percentile of the window rates of ``track`` (bpm): further apart than 2 × the 5-bpm tolerance,
+    the rate changes over the recording and no one number describes it."""
+    lo, hi = np.percentile(track.hr_bpm, [10, 90])
+    return float(lo), float(hi)
 
 
 def window_vote(track: HRTrack, window_conf: np.ndarray, hr_bpm: float, *, tol_bpm: float = CONFIDENCE_TOL_BPM) -> float:
@@ -304,7 +311,7 @@ def window_vote(track: HRTrack, window_conf: np.ndarray, hr_bpm: float, *, tol_b
     rates = np.asarray(track.hr_bpm, dtype=np.float64)
     if len(idx) < 2 or not np.all(np.isfinite(rates)):
         return float("nan")
-    lo, hi = np.percentile(rates, [10, 90])
+    lo, hi = track_range(track)
     agree = idx[np.abs(rates[idx] - hr_bpm) <= tol_bpm]
     if hi - lo > 2 * tol_bpm or len(agree) == 0:
         return float("nan")

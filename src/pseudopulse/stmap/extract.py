@@ -92,7 +92,7 @@ def extract_stmap(
             "roi": roi, "grid": list(grid), "colorspace": colorspace, "detect_every": int(detect_every),
             "fps": fps, "canonical_px": int(canonical_px), "hold_s": float(hold_s), "mask_tau_s": float(mask_tau_s),
             "timestamps_s": None if timestamps_s is None else hashlib.sha256(np.asarray(timestamps_s, np.float64).tobytes()).hexdigest(),
-            "face_model": _default_face_model() if roi == "face" else None,  # backends differ by ~0.01 px: not one entry
+            "face_model": _default_face_model() if roi == "face" else None,  # the runtimes' maps differ: one entry each
         }  # fmt: skip
         _cache.check_cache_dir(cache_dir)
         fingerprint = _cache.video_fingerprint(path)
